@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: Apache-2.0
+# Two commands on a fresh Debian 12 machine: `make demo` and `make check`.
+# Both install missing Debian packages, configure, build and run.
+BUILD ?= build
+MESON_OPTS ?= -Dwerror=true
+SAN_BUILD ?= build-san
+
+.PHONY: all deps build demo check check-unit check-san testhost bench fuzz clean
+
+all: build
+
+deps:
+	@tools/install-deps
+
+$(BUILD)/build.ninja: | deps
+	meson setup $(BUILD) $(MESON_OPTS)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# Guest kernel, guest initramfs and the nested KVM test host (cached in $(BUILD)/testhost).
+testhost: build
+	tests/testhost/build.sh $(BUILD)
+
+demo: build testhost
+	tests/testhost/demo.sh $(BUILD)
+
+# Every test: unit tests, golden files, bounded fuzz runs, sanitizer build, real-KVM tests.
+check: build
+	@tools/run-checks $(BUILD) $(SAN_BUILD)
+
+bench: build testhost
+	bench/boot.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD)
