@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: Apache-2.0
+/* bulwark-vmm's configuration: command-line options and the equivalent JSON config file. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define CONFIG_MAX_FILE (64U * 1024U)
+#define CONFIG_MAX_CMDLINE 4095U
+
+const char config_usage[] =
+	"usage: bulwark-vmm --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N]\n"
+	"                   [--memory SIZE] [--console stdio|PATH] [--on-reboot exit|reset]\n"
+	"       bulwark-vmm --config FILE.json [options...]\n"
+	"       bulwark-vmm --dump-acpi DIR [--cpus N]\n"
+	"\n"
+	"Boots a 64-bit Linux bzImage directly (no firmware) on /dev/kvm.\n"
+	"  --kernel PATH      bzImage (boot protocol 2.12 or later, 64-bit entry)\n"
+	"  --initrd PATH      initial ramdisk\n"
+	"  --cmdline STR      kernel command line (default \"console=ttyS0\")\n"
+	"  --cpus N           vCPUs, 1 to the KVM limit (default 1)\n"
+	"  --memory SIZE      guest RAM, e.g. 512M or 2G (default 512M)\n"
+	"  --console TARGET   serial console: stdio (default) or a Unix socket path to listen on\n"
+	"  --on-reboot ACTION exit (default; exit code 5) or reset (boot again)\n"
+	"  --config FILE      JSON object with the same keys (kernel, initrd, cmdline, cpus,\n"
+	"                     memory, console, on_reboot); command-line options override it\n"
+	"  --dump-acpi DIR    write the ACPI tables as DIR/<SIG>.dat and exit\n"
+	"  --help, --version\n"
+	"\n"
+	"Exit codes: 0 guest powered off; 1 guest crashed or unhandled exit; 2 usage or\n"
+	"config error; 3 host error (/dev/kvm); 4 kernel/initrd/memory error; 5 guest\n"
+	"rebooted (--on-reboot exit); 6 stopped by SIGINT/SIGTERM.\n";
+
+PRINTF_LIKE(3, 4) static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+void config_init(struct vmm_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->cpus = 1;
+	c->memory = 512ULL << 20;
+	c->on_reboot = VMM_REBOOT_EXIT;
+}
+
+void config_free(struct vmm_config *c)
+{
+	free(c->kernel);
+	free(c->initrd);
+	free(c->cmdline);
+	free(c->console);
+	free(c->dump_acpi);
+	memset(c, 0, sizeof(*c));
+}
+
+static int set_str(char **dst, const char *v, size_t max, const char *what, char *err, size_t errlen)
+{
+	char *s;
+
+	if (v[0] == '\0' && strcmp(what, "cmdline") != 0)
+		return fail(err, errlen, "%s: must not be empty", what);
+	if (strlen(v) > max)
+		return fail(err, errlen, "%s: longer than %zu bytes", what, max);
+	s = strdup(v);
+	if (!s)
+		return fail(err, errlen, "%s: out of memory", what);
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int set_cpus(struct vmm_config *c, const char *v, char *err, size_t errlen)
+{
+	uint64_t n;
+
+	if (util_parse_uint(v, 1, CONFIG_MAX_CPUS, &n) < 0)
+		return fail(err, errlen, "cpus: '%s' is not a number from 1 to %u", v,
+			    CONFIG_MAX_CPUS);
+	c->cpus = (unsigned int)n;
+	return 0;
+}
+
+static int set_memory(struct vmm_config *c, const char *v, char *err, size_t errlen)
+{
+	uint64_t m;
+
+	if (util_parse_size(v, &m) < 0)
+		return fail(err, errlen, "memory: '%s' is not a size (e.g. 512M, 2G)", v);
+	if (m < CONFIG_MIN_MEMORY || m > CONFIG_MAX_MEMORY)
+		return fail(err, errlen, "memory: %s is outside 16M..1T", v);
+	if (m % (2ULL << 20))
+		return fail(err, errlen, "memory: %s is not a multiple of 2 MiB", v);
+	c->memory = m;
+	return 0;
+}
+
+static int set_on_reboot(struct vmm_config *c, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "exit") == 0)
+		c->on_reboot = VMM_REBOOT_EXIT;
+	else if (strcmp(v, "reset") == 0)
+		c->on_reboot = VMM_REBOOT_RESET;
+	else
+		return fail(err, errlen, "on-reboot: '%s' is not exit or reset", v);
+	return 0;
+}
+
+/* One table drives both the JSON keys and the long options' value handling. */
+enum key { K_KERNEL, K_INITRD, K_CMDLINE, K_CPUS, K_MEMORY, K_CONSOLE, K_ON_REBOOT, K_NKEYS };
+static const char *const key_names[K_NKEYS] = {
+	"kernel", "initrd", "cmdline", "cpus", "memory", "console", "on_reboot",
+};
+
+static int set_key(struct vmm_config *c, enum key k, const char *v, char *err, size_t errlen)
+{
+	switch (k) {
+	case K_KERNEL:
+		return set_str(&c->kernel, v, CONFIG_MAX_PATH, "kernel", err, errlen);
+	case K_INITRD:
+		return set_str(&c->initrd, v, CONFIG_MAX_PATH, "initrd", err, errlen);
+	case K_CMDLINE:
+		return set_str(&c->cmdline, v, CONFIG_MAX_CMDLINE, "cmdline", err, errlen);
+	case K_CPUS:
+		return set_cpus(c, v, err, errlen);
+	case K_MEMORY:
+		return set_memory(c, v, err, errlen);
+	case K_CONSOLE:
+		return set_str(&c->console, v, CONFIG_MAX_PATH, "console", err, errlen);
+	case K_ON_REBOOT:
+		return set_on_reboot(c, v, err, errlen);
+	case K_NKEYS:
+		break;
+	}
+	return fail(err, errlen, "internal: bad key");
+}
+
+int config_parse_json(struct vmm_config *c, const char *json, size_t len, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root, *val;
+	const char *name;
+	char num[32];
+	int ret = 0;
+
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return fail(err, errlen, "config: line %d column %d: %s", jerr.line, jerr.column,
+			    jerr.text);
+	if (!json_is_object(root)) {
+		ret = fail(err, errlen, "config: top level must be a JSON object");
+		goto out;
+	}
+	json_object_foreach(root, name, val) {
+		enum key k;
+		const char *s;
+
+		for (k = 0; k < K_NKEYS; k++)
+			if (strcmp(name, key_names[k]) == 0)
+				break;
+		if (k == K_NKEYS) {
+			ret = fail(err, errlen, "config: unknown key '%s'", name);
+			goto out;
+		}
+		if (json_is_string(val)) {
+			s = json_string_value(val);
+			if (strlen(s) != json_string_length(val)) {
+				ret = fail(err, errlen, "config: '%s' contains a NUL byte", name);
+				goto out;
+			}
+		} else if (json_is_integer(val) && (k == K_CPUS || k == K_MEMORY) &&
+			   json_integer_value(val) >= 0) {
+			snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(val));
+			s = num;
+		} else {
+			ret = fail(err, errlen, "config: '%s' has the wrong type", name);
+			goto out;
+		}
+		ret = set_key(c, k, s, err, errlen);
+		if (ret < 0)
+			goto out;
+	}
+out:
+	json_decref(root);
+	return ret;
+}
+
+enum { OPT_CONFIG = 0x100, OPT_DUMP_ACPI, OPT_HELP, OPT_VERSION };
+
+int config_parse_args(struct vmm_config *c, int argc, char **argv, char *err, size_t errlen)
+{
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, K_KERNEL },
+		{ "initrd", required_argument, NULL, K_INITRD },
+		{ "cmdline", required_argument, NULL, K_CMDLINE },
+		{ "cpus", required_argument, NULL, K_CPUS },
+		{ "memory", required_argument, NULL, K_MEMORY },
+		{ "console", required_argument, NULL, K_CONSOLE },
+		{ "on-reboot", required_argument, NULL, K_ON_REBOOT },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "dump-acpi", required_argument, NULL, OPT_DUMP_ACPI },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_file = NULL;
+	int opt, ret;
+
+	/* First pass: find --config so that the command line can override it. */
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (opt == OPT_CONFIG)
+			config_file = optarg;
+		else if (opt == '?' || opt == ':')
+			return fail(err, errlen, "unknown or incomplete option '%s' (see --help)",
+				    argv[optind - 1]);
+	}
+	if (optind < argc)
+		return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+	if (config_file) {
+		uint8_t *buf;
+		size_t len;
+
+		ret = util_read_file(config_file, CONFIG_MAX_FILE, &buf, &len);
+		if (ret < 0)
+			return fail(err, errlen, "config: cannot read %s: %s", config_file,
+				    ret == -EFBIG ? "larger than 64 KiB" : strerror(-ret));
+		ret = config_parse_json(c, (const char *)buf, len, err, errlen);
+		free(buf);
+		if (ret < 0)
+			return ret;
+	}
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_CONFIG:
+			break;
+		case OPT_DUMP_ACPI:
+			ret = set_str(&c->dump_acpi, optarg, CONFIG_MAX_PATH, "dump-acpi", err,
+				      errlen);
+			if (ret < 0)
+				return ret;
+			break;
+		case OPT_HELP:
+			c->help = true;
+			break;
+		case OPT_VERSION:
+			c->version = true;
+			break;
+		default:
+			if (opt < 0 || opt >= K_NKEYS)
+				return fail(err, errlen, "unknown option (see --help)");
+			ret = set_key(c, (enum key)opt, optarg, err, errlen);
+			if (ret < 0)
+				return ret;
+			break;
+		}
+	}
+	return 0;
+}
+
+int config_validate(const struct vmm_config *c, char *err, size_t errlen)
+{
+	if (c->help || c->version || c->dump_acpi)
+		return 0;
+	if (!c->kernel)
+		return fail(err, errlen, "no kernel given (--kernel PATH; see --help)");
+	return 0;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The VMM's I/O thread: one epoll loop for console input and, later, device back-ends. */
+#ifndef BULWARK_VMM_EVLOOP_H
+#define BULWARK_VMM_EVLOOP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct evloop_handler {
+	int fd;
+	/* Called on the I/O thread with the epoll events; may call evloop_del on itself. */
+	void (*cb)(struct evloop_handler *h, uint32_t events);
+};
+
+struct evloop {
+	int epfd;
+	int wake_fd; /* eventfd that ends the loop */
+	pthread_t thread;
+	bool running;
+};
+
+/* Returns 0 or -errno; on error nothing is left open. */
+int evloop_init(struct evloop *l) __attribute__((warn_unused_result));
+
+/* Watches h->fd for events (EPOLLIN, ...). Returns 0 or -errno. */
+int evloop_add(struct evloop *l, struct evloop_handler *h, uint32_t events)
+	__attribute__((warn_unused_result));
+
+/* Stops watching h->fd (the caller closes it). */
+void evloop_del(struct evloop *l, struct evloop_handler *h);
+
+/* Starts the I/O thread. Returns 0 or -errno. */
+int evloop_start(struct evloop *l) __attribute__((warn_unused_result));
+
+/* Ends and joins the I/O thread (if started) and closes the loop's fds. */
+void evloop_close(struct evloop *l);
+
+#endif

@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: Apache-2.0
+/* bulwark-vmm: boots one guest (a domain) on /dev/kvm and runs it until it powers off. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "acpi.h"
+#include "boot.h"
+#include "bulwark-config.h"
+#include "config.h"
+#include "console.h"
+#include "evloop.h"
+#include "layout.h"
+#include "pci.h"
+#include "platform.h"
+#include "serial.h"
+#include "util.h"
+#include "vcpu.h"
+#include "vm.h"
+#include "x86.h"
+
+#define MAX_KERNEL (256U << 20)
+#define MAX_INITRD (2048U << 20)
+#define DEFAULT_CMDLINE "console=ttyS0"
+
+struct images {
+	uint8_t *kernel;
+	size_t kernel_len;
+	uint8_t *initrd;
+	size_t initrd_len;
+	struct boot_image bz;
+};
+
+/* Everything that lives across a guest reset. */
+struct vmm {
+	struct vmm_config cfg;
+	struct images img;
+	struct evloop loop;
+	struct console con;
+	struct serial com1;
+	struct platform plat;
+	struct pci_bus pci;
+	struct vm vm;
+	uint64_t t0_ns;
+};
+
+PRINTF_LIKE(2, 3) static int die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("bulwark-vmm: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+static int build_acpi(unsigned int ncpus, uint8_t *buf, size_t len, struct acpi_blob *blob)
+{
+	struct acpi_params p = {
+		.ncpus = ncpus,
+		.pci_mmio_base = LAYOUT_PCI_MMIO_START,
+		.pci_mmio_size = LAYOUT_PCI_MMIO_SIZE,
+	};
+
+	return acpi_build(&p, LAYOUT_ACPI, buf, len, blob);
+}
+
+static int dump_acpi(const struct vmm_config *cfg)
+{
+	static uint8_t buf[LAYOUT_ACPI_SIZE];
+	struct acpi_blob blob;
+	char path[CONFIG_MAX_PATH + 16];
+	int ret;
+
+	ret = build_acpi(cfg->cpus, buf, sizeof(buf), &blob);
+	if (ret < 0)
+		return die(VMM_EXIT_USAGE, "building ACPI tables: %s", strerror(-ret));
+	if (mkdir(cfg->dump_acpi, 0755) < 0 && errno != EEXIST)
+		return die(VMM_EXIT_USAGE, "cannot create %s: %s", cfg->dump_acpi, strerror(errno));
+	for (unsigned int i = 0; i < blob.ntables; i++) {
+		const struct acpi_table_ref *t = &blob.tables[i];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s.dat", cfg->dump_acpi, t->sig);
+		f = fopen(path, "wbe");
+		if (!f || fwrite(buf + t->offset, 1, t->length, f) != t->length || fclose(f) != 0)
+			return die(VMM_EXIT_USAGE, "cannot write %s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+static int load_images(struct vmm *m)
+{
+	char err[256];
+	int ret;
+
+	ret = util_read_file(m->cfg.kernel, MAX_KERNEL, &m->img.kernel, &m->img.kernel_len);
+	if (ret < 0)
+		return die(VMM_EXIT_IMAGE, "kernel %s: %s", m->cfg.kernel,
+			   ret == -EFBIG ? "larger than 256 MiB" :
+			   ret == -EINVAL ? "not a regular file" : strerror(-ret));
+	ret = boot_parse_bzimage(m->img.kernel, m->img.kernel_len, &m->img.bz, err, sizeof(err));
+	if (ret < 0)
+		return die(VMM_EXIT_IMAGE, "kernel %s: %s", m->cfg.kernel, err);
+	if (m->cfg.initrd) {
+		ret = util_read_file(m->cfg.initrd, MAX_INITRD, &m->img.initrd, &m->img.initrd_len);
+		if (ret < 0)
+			return die(VMM_EXIT_IMAGE, "initrd %s: %s", m->cfg.initrd,
+				   ret == -EFBIG ? "larger than 2 GiB" :
+				   ret == -EINVAL ? "not a regular file" : strerror(-ret));
+	}
+	return 0;
+}
+
+/* Copies kernel, initrd, command line, ACPI tables and boot_params into guest RAM. */
+static int load_guest(struct vmm *m)
+{
+	struct vm *vm = &m->vm;
+	const char *cmdline = m->cfg.cmdline ? m->cfg.cmdline : DEFAULT_CMDLINE;
+	size_t clen = strlen(cmdline);
+	struct boot_params *bp;
+	struct boot_plan plan;
+	struct acpi_blob acpi;
+	char err[256];
+	uint8_t *p;
+	int ret;
+
+	ret = boot_plan_layout(&m->img.bz, vm->mem_size, m->img.initrd_len, clen, &plan, err,
+			       sizeof(err));
+	if (ret < 0)
+		return die(ret == -E2BIG ? VMM_EXIT_USAGE : VMM_EXIT_IMAGE, "%s", err);
+	p = vm_gpa(vm, plan.kernel_gpa, m->img.bz.kernel_len);
+	if (!p)
+		return die(VMM_EXIT_IMAGE, "kernel does not fit in guest memory");
+	memcpy(p, m->img.bz.kernel, m->img.bz.kernel_len);
+	if (m->img.initrd_len) {
+		p = vm_gpa(vm, plan.initrd_gpa, m->img.initrd_len);
+		if (!p)
+			return die(VMM_EXIT_IMAGE, "initrd does not fit in guest memory");
+		memcpy(p, m->img.initrd, m->img.initrd_len);
+	}
+	p = vm_gpa(vm, LAYOUT_CMDLINE, clen + 1);
+	memcpy(p, cmdline, clen + 1);
+	p = vm_gpa(vm, LAYOUT_ACPI, LAYOUT_ACPI_SIZE);
+	ret = build_acpi(vm->ncpus, p, LAYOUT_ACPI_SIZE, &acpi);
+	if (ret < 0)
+		return die(VMM_EXIT_HOST, "building ACPI tables: %s", strerror(-ret));
+	bp = vm_gpa(vm, LAYOUT_ZERO_PAGE, sizeof(*bp));
+	boot_fill_params(&m->img.bz, &plan, vm->mem_size, LAYOUT_ACPI + acpi.rsdp_offset, bp);
+	if (arch_write_boot_tables(vm) < 0)
+		return die(VMM_EXIT_HOST, "guest memory too small for boot page tables");
+	/* The 64-bit entry point is 0x200 past the start of the protected-mode kernel. */
+	ret = arch_vcpu_boot_regs(&vm->vcpus[0], plan.kernel_gpa + 0x200, LAYOUT_ZERO_PAGE, err,
+				  sizeof(err));
+	if (ret < 0)
+		return die(VMM_EXIT_HOST, "%s", err);
+	return 0;
+}
+
+static int exit_code_for(int reason)
+{
+	switch (reason) {
+	case VM_STOP_POWEROFF:
+		return VMM_EXIT_POWEROFF;
+	case VM_STOP_RESET:
+		return VMM_EXIT_REBOOT;
+	case VM_STOP_SIGNAL:
+		return VMM_EXIT_SIGNAL;
+	default:
+		return VMM_EXIT_GUEST_ERROR;
+	}
+}
+
+/* Boots the guest once and waits for it to stop. Returns the stop reason or an exit code < 0. */
+static int run_once(struct vmm *m, int sigfd)
+{
+	struct vm *vm = &m->vm;
+	struct pollfd pfd[2];
+	char err[256];
+	int ret, reason;
+
+	ret = vm_open(vm, m->cfg.cpus, m->cfg.memory, err, sizeof(err));
+	if (ret < 0)
+		return -die(ret == -E2BIG ? VMM_EXIT_USAGE : VMM_EXIT_HOST, "%s", err);
+	vm->t0_ns = m->t0_ns;
+	ret = serial_attach(&m->com1, vm, PORT_COM1);
+	if (ret == 0)
+		ret = platform_init(&m->plat, vm);
+	if (ret == 0)
+		ret = pci_init(&m->pci, vm);
+	if (ret < 0) {
+		ret = -die(VMM_EXIT_HOST, "registering devices: %s", strerror(-ret));
+		goto out_close;
+	}
+	ret = vcpu_create_all(vm, err, sizeof(err));
+	if (ret < 0) {
+		ret = -die(VMM_EXIT_HOST, "%s", err);
+		goto out_close;
+	}
+	ret = load_guest(m);
+	if (ret > 0) {
+		ret = -ret;
+		goto out_close;
+	}
+	ret = vcpu_start_all(vm);
+	if (ret < 0) {
+		vm_request_stop(vm, VM_STOP_ERROR);
+		vcpu_stop_all(vm);
+		ret = -die(VMM_EXIT_HOST, "starting vCPU threads: %s", strerror(-ret));
+		goto out_close;
+	}
+
+	pfd[0] = (struct pollfd){ .fd = vm->stop_efd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si) &&
+			    vm_request_stop(vm, VM_STOP_SIGNAL))
+				fprintf(stderr, "bulwark-vmm: stopping: signal %u\n", si.ssi_signo);
+		}
+		if (__atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) != VM_STOP_NONE)
+			break;
+	}
+	vcpu_stop_all(vm);
+	reason = __atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE);
+	ret = reason;
+out_close:
+	vm_close(vm);
+	return ret;
+}
+
+static int setup_signals(void)
+{
+	sigset_t set;
+
+	/* Signals reach the main thread through a signalfd; vCPU threads only take the kick. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	sigdelset(&set, SIGUSR1);
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+int main(int argc, char **argv)
+{
+	static struct vmm m;
+	char err[512];
+	int ret, sigfd;
+
+	m.t0_ns = util_now_ns();
+	config_init(&m.cfg);
+	ret = config_parse_args(&m.cfg, argc, argv, err, sizeof(err));
+	if (ret == 0)
+		ret = config_validate(&m.cfg, err, sizeof(err));
+	if (ret < 0) {
+		ret = die(VMM_EXIT_USAGE, "%s", err);
+		goto out;
+	}
+	if (m.cfg.help) {
+		fputs(config_usage, stdout);
+		ret = 0;
+		goto out;
+	}
+	if (m.cfg.version) {
+		printf("bulwark-vmm %s\n", BULWARK_VERSION);
+		ret = 0;
+		goto out;
+	}
+	if (m.cfg.dump_acpi) {
+		ret = dump_acpi(&m.cfg);
+		goto out;
+	}
+	ret = load_images(&m);
+	if (ret)
+		goto out;
+	sigfd = setup_signals();
+	if (sigfd < 0) {
+		ret = die(VMM_EXIT_HOST, "signal setup: %s", strerror(errno));
+		goto out;
+	}
+	if (evloop_init(&m.loop) < 0) {
+		ret = die(VMM_EXIT_HOST, "epoll: %s", strerror(errno));
+		goto out;
+	}
+	serial_init(&m.com1, &m.con, PORT_COM1_IRQ);
+	ret = console_open(&m.con, m.cfg.console, &m.loop, serial_rx, &m.com1, err, sizeof(err));
+	if (ret < 0) {
+		ret = die(VMM_EXIT_HOST, "%s", err);
+		goto out_loop;
+	}
+	if (evloop_start(&m.loop) < 0) {
+		ret = die(VMM_EXIT_HOST, "cannot start the I/O thread");
+		goto out_console;
+	}
+	for (;;) {
+		ret = run_once(&m, sigfd);
+		if (ret < 0) {
+			ret = -ret;
+			break;
+		}
+		if (ret == VM_STOP_RESET && m.cfg.on_reboot == VMM_REBOOT_RESET) {
+			fprintf(stderr, "bulwark-vmm: guest reset: booting again\n");
+			continue;
+		}
+		if (ret == VM_STOP_RESET)
+			fprintf(stderr, "bulwark-vmm: guest rebooted; exiting (--on-reboot exit)\n");
+		ret = exit_code_for(ret);
+		break;
+	}
+out_console:
+	evloop_close(&m.loop);
+	console_close(&m.con, m.cfg.console);
+out_loop:
+	evloop_close(&m.loop);
+out:
+	free(m.img.kernel);
+	free(m.img.initrd);
+	config_free(&m.cfg);
+	return ret;
+}

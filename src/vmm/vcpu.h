@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vCPU threads: one per vCPU, each running KVM_RUN and dispatching exits to the buses. */
+#ifndef BULWARK_VMM_VCPU_H
+#define BULWARK_VMM_VCPU_H
+
+#include "vm.h"
+
+/*
+ * Creates every vCPU (fd, kvm_run mapping, CPUID, MSRs, LAPIC). Returns 0 or
+ * -errno with one line in err; what was created is released by vm_close.
+ */
+int vcpu_create_all(struct vm *vm, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Starts one thread per vCPU. Returns 0 or -errno; on error the started ones keep running. */
+int vcpu_start_all(struct vm *vm) __attribute__((warn_unused_result));
+
+/* Kicks every vCPU out of KVM_RUN and joins its thread. The stop reason must be set. */
+void vcpu_stop_all(struct vm *vm);
+
+#endif
