@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: Apache-2.0
+// bulwark-tsrun: runs a VMM, passes its console through and timestamps it from the host
+// side: when marker lines appear, when it exits, and its RSS minus guest RAM while it runs.
+// The same measurement for every VMM, so boot times and overheads compare fairly.
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_MARKS 8
+
+static const char usage[] =
+	"usage: bulwark-tsrun [--timeout S] [--mark STR]... [--smaps-after STR\n"
+	"       [--smaps-delay MS] [--exclude-name STR] [--exclude-size BYTES]] -- CMD [ARG]...\n"
+	"Runs CMD with stdout and stderr passed through, then prints on stdout:\n"
+	"  TSRUN: mark=N us=T        first line containing the Nth --mark, T us after exec\n"
+	"  TSRUN: rss-kib=R excluded-kib=E   RSS of CMD less the guest RAM mapping\n"
+	"  TSRUN: exit=C us=T        exit status (128+signal) and when it exited\n"
+	"  TSRUN: timeout            CMD ran past --timeout and was killed (exit 124)\n";
+
+struct tsrun {
+	const char *marks[MAX_MARKS];
+	long long mark_us[MAX_MARKS];
+	int nmarks;
+	const char *smaps_after;
+	long smaps_delay_ms;
+	const char *exclude_name;
+	unsigned long long exclude_size;
+	long long smaps_due_us;
+	bool smaps_done;
+	double timeout_s;
+	struct timespec t0;
+	pid_t pid;
+	char line[8192];
+	size_t linelen;
+};
+
+static long long now_us(const struct tsrun *t)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec - t->t0.tv_sec) * 1000000LL + (ts.tv_nsec - t->t0.tv_nsec) / 1000;
+}
+
+/* Sums Rss over the child's mappings, leaving out the one that backs guest RAM. */
+static void sample_smaps(struct tsrun *t)
+{
+	char path[64], buf[1024], name[512] = "";
+	unsigned long long rss = 0, excl = 0, kib;
+	unsigned long long size = 0;
+	bool skip = false;
+	int nexcl = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)t->pid);
+	f = fopen(path, "r");
+	if (!f) {
+		printf("TSRUN: smaps-error=%s\n", strerror(errno));
+		return;
+	}
+	while (fgets(buf, sizeof(buf), f)) {
+		unsigned long long lo, hi;
+		int off = 0;
+
+		if (sscanf(buf, "%llx-%llx %*s %*s %*s %*s%n", &lo, &hi, &off) == 2 && off > 0) {
+			char *p = buf + off;
+
+			while (*p == ' ')
+				p++;
+			snprintf(name, sizeof(name), "%s", p);
+			name[strcspn(name, "\n")] = '\0';
+			size = hi - lo;
+			skip = (t->exclude_name && strstr(name, t->exclude_name)) ||
+			       (t->exclude_size && name[0] == '\0' && size == t->exclude_size);
+			nexcl += skip;
+		} else if (sscanf(buf, "Rss: %llu kB", &kib) == 1) {
+			if (skip)
+				excl += kib;
+			else
+				rss += kib;
+		}
+	}
+	fclose(f);
+	printf("TSRUN: rss-kib=%llu excluded-kib=%llu excluded-mappings=%d at-us=%lld\n",
+	       rss, excl, nexcl, now_us(t));
+	fflush(stdout);
+}
+
+static void scan_line(struct tsrun *t, const char *line)
+{
+	for (int i = 0; i < t->nmarks; i++)
+		if (t->mark_us[i] < 0 && strstr(line, t->marks[i]))
+			t->mark_us[i] = now_us(t);
+	if (t->smaps_after && t->smaps_due_us < 0 && strstr(line, t->smaps_after))
+		t->smaps_due_us = now_us(t) + t->smaps_delay_ms * 1000;
+}
+
+/* Passes bytes through and scans complete lines; an over-long line is scanned in pieces. */
+static void feed(struct tsrun *t, const char *buf, size_t n)
+{
+	fwrite(buf, 1, n, stdout);
+	fflush(stdout);
+	for (size_t i = 0; i < n; i++) {
+		if (buf[i] == '\n' || t->linelen + 1 >= sizeof(t->line)) {
+			t->line[t->linelen] = '\0';
+			scan_line(t, t->line);
+			t->linelen = 0;
+			if (buf[i] == '\n')
+				continue;
+		}
+		t->line[t->linelen++] = buf[i];
+	}
+}
+
+static int parse_args(struct tsrun *t, int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--"))
+			return i + 1 < argc ? i + 1 : -1;
+		if (i + 1 >= argc)
+			return -1;
+		if (!strcmp(a, "--timeout"))
+			t->timeout_s = atof(argv[++i]);
+		else if (!strcmp(a, "--mark") && t->nmarks < MAX_MARKS)
+			t->marks[t->nmarks++] = argv[++i];
+		else if (!strcmp(a, "--smaps-after"))
+			t->smaps_after = argv[++i];
+		else if (!strcmp(a, "--smaps-delay"))
+			t->smaps_delay_ms = atol(argv[++i]);
+		else if (!strcmp(a, "--exclude-name"))
+			t->exclude_name = argv[++i];
+		else if (!strcmp(a, "--exclude-size"))
+			t->exclude_size = strtoull(argv[++i], NULL, 0);
+		else
+			return -1;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct tsrun t = { .timeout_s = 300, .smaps_delay_ms = 500, .smaps_due_us = -1 };
+	bool timed_out = false;
+	int pfd[2], status = 0, first;
+	long long exit_us;
+
+	first = parse_args(&t, argc, argv);
+	if (first < 0) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	for (int i = 0; i < MAX_MARKS; i++)
+		t.mark_us[i] = -1;
+	if (pipe(pfd) < 0) {
+		perror("bulwark-tsrun: pipe");
+		return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t.t0);
+	t.pid = fork();
+	if (t.pid < 0) {
+		perror("bulwark-tsrun: fork");
+		return 1;
+	}
+	if (t.pid == 0) {
+		setpgid(0, 0);
+		dup2(pfd[1], STDOUT_FILENO);
+		dup2(pfd[1], STDERR_FILENO);
+		close(pfd[0]);
+		close(pfd[1]);
+		execvp(argv[first], argv + first);
+		fprintf(stderr, "bulwark-tsrun: cannot run %s: %s\n", argv[first], strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	for (;;) {
+		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+		long long now = now_us(&t), wait_ms = 200;
+		char buf[4096];
+		ssize_t n;
+
+		if (now > t.timeout_s * 1e6) {
+			kill(-t.pid, SIGKILL);
+			timed_out = true;
+			break;
+		}
+		if (t.smaps_due_us >= 0 && !t.smaps_done) {
+			if (now >= t.smaps_due_us) {
+				sample_smaps(&t);
+				t.smaps_done = true;
+			} else if ((t.smaps_due_us - now) / 1000 < wait_ms) {
+				wait_ms = (t.smaps_due_us - now) / 1000 + 1;
+			}
+		}
+		if (poll(&p, 1, (int)wait_ms) < 0 && errno != EINTR)
+			break;
+		if (!(p.revents & (POLLIN | POLLHUP)))
+			continue;
+		n = read(pfd[0], buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		feed(&t, buf, n);
+	}
+	if (t.linelen) {
+		t.line[t.linelen] = '\0';
+		scan_line(&t, t.line);
+		fputc('\n', stdout);
+	}
+	while (waitpid(t.pid, &status, 0) < 0 && errno == EINTR)
+		;
+	exit_us = now_us(&t);
+	for (int i = 0; i < t.nmarks; i++)
+		if (t.mark_us[i] >= 0)
+			printf("TSRUN: mark=%d us=%lld\n", i + 1, t.mark_us[i]);
+		else
+			printf("TSRUN: mark=%d missing\n", i + 1);
+	if (timed_out) {
+		printf("TSRUN: timeout\n");
+		return 124;
+	}
+	status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	printf("TSRUN: exit=%d us=%lld\n", status, exit_us);
+	return status;
+}
