@@ -128,6 +128,43 @@ out_close:
 	return ret;
 }
 
+int util_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int util_open_regular(const char *path, uint64_t *size)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int ret = S_ISREG(st.st_mode) ? -errno : -EINVAL;
+
+		close(fd);
+		return ret;
+	}
+	*size = (uint64_t)st.st_size;
+	return fd;
+}
+
 uint64_t util_now_ns(void)
 {
 	struct timespec ts;

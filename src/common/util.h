@@ -37,6 +37,18 @@ int util_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out) MU
  */
 int util_read_file(const char *path, size_t max_len, uint8_t **buf, size_t *len) MUST_CHECK;
 
+/*
+ * Reads exactly len bytes at offset off (pread, retried on EINTR and short
+ * reads). Returns 0, -EIO if the file ends first, or -errno.
+ */
+int util_pread_full(int fd, void *buf, size_t len, uint64_t off) MUST_CHECK;
+
+/*
+ * Opens a regular file read-only (O_CLOEXEC) and returns its fd and size.
+ * Returns the fd, or -errno (-EINVAL when not a regular file).
+ */
+int util_open_regular(const char *path, uint64_t *size) MUST_CHECK;
+
 /* Monotonic clock in nanoseconds. */
 uint64_t util_now_ns(void);
 

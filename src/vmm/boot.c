@@ -31,16 +31,19 @@ PRINTF_LIKE(4, 5) static int fail(int ret, char *err, size_t errlen, const char 
 	return ret;
 }
 
-int boot_parse_bzimage(const uint8_t *img, size_t len, struct boot_image *out, char *err,
-		       size_t errlen)
+int boot_parse_bzimage(const uint8_t *img, size_t len, uint64_t file_len, struct boot_image *out,
+		       char *err, size_t errlen)
 {
 	struct setup_header h;
 	size_t setup_sects, hdr_end;
 	uint32_t magic;
 	uint16_t flag;
 
+	if (len > file_len)
+		return fail(-EINVAL, err, errlen, "internal: header buffer larger than the file");
 	if (len < HDR_MAGIC_OFFSET + sizeof(magic) || len < HDR_OFFSET + sizeof(h))
-		return fail(-ENOEXEC, err, errlen, "not a bzImage: only %zu bytes", len);
+		return fail(-ENOEXEC, err, errlen, "not a bzImage: only %llu bytes",
+			    (unsigned long long)file_len);
 	memcpy(&magic, img + HDR_MAGIC_OFFSET, sizeof(magic));
 	memcpy(&flag, img + BOOT_FLAG_OFFSET, sizeof(flag));
 	if (magic != HDR_MAGIC || flag != BOOT_FLAG)
@@ -60,17 +63,17 @@ int boot_parse_bzimage(const uint8_t *img, size_t len, struct boot_image *out, c
 		hdr_end = HDR_OFFSET + sizeof(h);
 	setup_sects = h.setup_sects ? h.setup_sects : 4;
 	out->setup_len = (setup_sects + 1) * 512;
-	if (out->setup_len >= len || out->setup_len < hdr_end)
+	if (out->setup_len >= file_len || out->setup_len > len || out->setup_len < hdr_end)
 		return fail(-EINVAL, err, errlen,
-			    "bzImage truncated: %zu bytes of setup but the file has %zu", out->setup_len,
-			    len);
+			    "bzImage truncated: %zu bytes of setup but the file has %llu", out->setup_len,
+			    (unsigned long long)file_len);
 	out->setup = img;
-	out->kernel = img + out->setup_len;
-	out->kernel_len = len - out->setup_len;
+	out->kernel_offset = out->setup_len;
+	out->kernel_len = file_len - out->setup_len;
 	if ((uint64_t)h.syssize * 16 > out->kernel_len)
 		return fail(-EINVAL, err, errlen,
-			    "bzImage truncated: header says %llu bytes of kernel, file has %zu",
-			    (unsigned long long)h.syssize * 16, out->kernel_len);
+			    "bzImage truncated: header says %llu bytes of kernel, file has %llu",
+			    (unsigned long long)h.syssize * 16, (unsigned long long)out->kernel_len);
 	if (h.init_size == 0 || h.init_size > 1U << 30)
 		return fail(-EINVAL, err, errlen, "bzImage header: implausible init_size %u",
 			    h.init_size);
@@ -110,6 +113,8 @@ int boot_plan_layout(const struct boot_image *k, uint64_t mem_size, uint64_t ini
 			    (unsigned long long)load);
 	load = ALIGN_UP(load, (uint64_t)k->kernel_alignment);
 	end = load + (k->init_size > k->kernel_len ? k->init_size : k->kernel_len);
+	if (k->kernel_len >= LAYOUT_MMIO32_START)
+		return fail(-ENOSPC, err, errlen, "kernel image larger than 3 GiB");
 	end = ALIGN_UP(end, 4096ULL);
 
 	p->low_mem_end = mem_size < LAYOUT_MMIO32_START ? mem_size : LAYOUT_MMIO32_START;

@@ -7,12 +7,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A parsed bzImage; points into the caller's buffer, which must outlive it. */
+/* The largest real-mode part a bzImage can have: (255 + 1) sectors of 512 bytes. */
+#define BOOT_SETUP_MAX (256U * 512U)
+
+/* A parsed bzImage header; `setup` points into the caller's buffer, which must outlive it. */
 struct boot_image {
 	const uint8_t *setup; /* real-mode part, setup_len bytes */
 	size_t setup_len;
-	const uint8_t *kernel; /* protected-mode part, loaded at boot_plan.kernel_gpa */
-	size_t kernel_len;
+	uint64_t kernel_offset; /* protected-mode part: file offset (== setup_len) and length, */
+	uint64_t kernel_len; /* loaded at boot_plan.kernel_gpa */
 	uint16_t version; /* boot protocol, e.g. 0x020f */
 	uint32_t init_size; /* memory the kernel needs from its load address */
 	uint32_t initrd_addr_max;
@@ -32,12 +35,14 @@ struct boot_plan {
 };
 
 /*
- * Parses and sanity-checks a bzImage held in img[0..len). Returns 0 and fills
- * *out; or -ENOEXEC (not a bzImage / too old / no 64-bit entry) or -EINVAL
- * (truncated, inconsistent header), with one line in err.
+ * Parses and sanity-checks a bzImage of file_len bytes whose first len bytes
+ * (at least the whole real-mode part, or the whole file if smaller) are in
+ * img. Returns 0 and fills *out; or -ENOEXEC (not a bzImage / too old / no
+ * 64-bit entry) or -EINVAL (truncated, inconsistent header), with one line in
+ * err.
  */
-int boot_parse_bzimage(const uint8_t *img, size_t len, struct boot_image *out, char *err,
-		       size_t errlen) __attribute__((warn_unused_result));
+int boot_parse_bzimage(const uint8_t *img, size_t len, uint64_t file_len, struct boot_image *out,
+		       char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /*
  * Plans the placement of kernel and initrd in a guest of mem_size bytes, and
