@@ -70,6 +70,8 @@ struct cpuid_topo {
 	unsigned int ncpus;
 	unsigned int core_shift; /* bits of the APIC id that number cores */
 	bool amd; /* AuthenticAMD or HygonGenuine: AMD's topology leaves apply */
+	bool leaf_b; /* 0xB has the two subleaves it needs (SMT and core) */
+	bool leaf_1f; /* likewise 0x1F */
 };
 
 static void cpuid_zero(struct kvm_cpuid_entry2 *e)
@@ -99,6 +101,14 @@ static bool cpuid_vendor_is(const struct kvm_cpuid2 *c, const char *v)
 		memcpy(s + 8, &e->ecx, 4);
 		return memcmp(s, v, 12) == 0;
 	}
+	return false;
+}
+
+static bool cpuid_has(const struct kvm_cpuid2 *c, uint32_t function, uint32_t index)
+{
+	for (uint32_t i = 0; i < c->nent; i++)
+		if (c->entries[i].function == function && c->entries[i].index == index)
+			return true;
 	return false;
 }
 
@@ -190,7 +200,15 @@ static void cpuid_entry(struct kvm_cpuid_entry2 *e, const struct cpuid_topo *t)
 		break;
 	case 0xb:
 	case 0x1f:
-		cpuid_x2apic_topo(e, t);
+		/*
+		 * Entries cannot be added in place, so a leaf KVM gave without a
+		 * core-level subleaf is hidden whole (EBX = 0 at subleaf 0 means
+		 * "not supported") and the guest reads topology from leaves 1 and 4.
+		 */
+		if (e->function == 0xb ? t->leaf_b : t->leaf_1f)
+			cpuid_x2apic_topo(e, t);
+		else
+			cpuid_zero(e);
 		break;
 	case 0x80000001:
 		e->ecx &= ~X1_ECX_HIDE;
@@ -217,6 +235,8 @@ static void cpuid_entry(struct kvm_cpuid_entry2 *e, const struct cpuid_topo *t)
 			cpuid_cache(e, t, false);
 		break;
 	case 0x8000001e:
+		if (!t->amd)
+			break; /* reserved on Intel */
 		/*
 		 * AMD extended APIC id: EAX = x2APIC id; EBX[7:0] core id,
 		 * EBX[15:8] threads per core - 1; ECX node 0 of 1 per package.
@@ -241,6 +261,8 @@ int cpuid_filter(struct kvm_cpuid2 *c, unsigned int index, unsigned int ncpus)
 	while (t.core_shift < 32 && (1ull << t.core_shift) < ncpus)
 		t.core_shift++;
 	t.amd = cpuid_vendor_is(c, "AuthenticAMD") || cpuid_vendor_is(c, "HygonGenuine");
+	t.leaf_b = cpuid_has(c, 0xb, 0) && cpuid_has(c, 0xb, 1);
+	t.leaf_1f = cpuid_has(c, 0x1f, 0) && cpuid_has(c, 0x1f, 1);
 	for (uint32_t i = 0; i < c->nent; i++)
 		cpuid_entry(&c->entries[i], &t);
 	return 0;
