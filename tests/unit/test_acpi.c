@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Unit tests of the ACPI table builder: checksums, lengths, the pointer chain,
- * MADT contents, error returns, and a clean `iasl -d` disassembly that
- * compiles back to the same bytes.
+ * MADT contents, error returns, the AML emitter, a clean `iasl -d` disassembly
+ * that compiles back to the same bytes, and ACPICA's interpreter loading them.
  */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <cmocka.h>
 
 #include "acpi.h"
+#include "aml.h"
 #include "layout.h"
 
 #define BUF_SIZE (64 * 1024)
@@ -377,6 +379,99 @@ static void test_too_small(void **state)
 	}
 }
 
+/* A Package of n Zero elements: PkgLength covers NumElements + n bytes + itself. */
+static void check_pkglen(size_t n, const uint8_t *lead, size_t nlead)
+{
+	static uint8_t out[0x20000];
+	struct aml a;
+
+	aml_init(&a, out, sizeof(out));
+	aml_package(&a, 0);
+	for (size_t i = 0; i < n; i++)
+		aml_byte(&a, 0x00);
+	aml_end(&a);
+	assert_int_equal(aml_finish(&a), 0);
+	assert_int_equal(a.len, 1 + nlead + 1 + n);
+	assert_int_equal(out[0], 0x12);
+	assert_memory_equal(out + 1, lead, nlead);
+	assert_int_equal(out[1 + nlead], 0); /* NumElements, moved down intact */
+}
+
+static void test_aml_pkglength(void **state)
+{
+	(void)state;
+	/* ACPI 6.5 section 20.2.4: one byte up to 63, then 4 + 8k bits. */
+	check_pkglen(0, (const uint8_t[]){ 0x02 }, 1);
+	check_pkglen(61, (const uint8_t[]){ 0x3f }, 1);
+	check_pkglen(62, (const uint8_t[]){ 0x41, 0x04 }, 2); /* 65 = 0x41 */
+	check_pkglen(4092, (const uint8_t[]){ 0x4f, 0xff }, 2); /* 0xfff */
+	check_pkglen(4093, (const uint8_t[]){ 0x81, 0x00, 0x01 }, 3); /* 0x1001 */
+	check_pkglen(0x10000, (const uint8_t[]){ 0x84, 0x00, 0x10 }, 3); /* 0x10004 */
+}
+
+static void test_aml_encodings(void **state)
+{
+	uint8_t out[64];
+	struct aml a;
+
+	(void)state;
+	aml_init(&a, out, sizeof(out));
+	aml_integer(&a, 0);
+	aml_integer(&a, 1);
+	aml_integer(&a, 0xff);
+	aml_integer(&a, 0x100);
+	aml_integer(&a, 0x10000);
+	aml_integer(&a, 0x100000000ULL);
+	assert_int_equal(aml_finish(&a), 0);
+	assert_int_equal(a.len, 1 + 1 + 2 + 3 + 5 + 9);
+	assert_memory_equal(out, ((const uint8_t[]){ 0x00, 0x01, 0x0a, 0xff, 0x0b, 0x00, 0x01,
+						      0x0c, 0x00, 0x00, 0x01, 0x00, 0x0e }), 13);
+
+	aml_init(&a, out, sizeof(out));
+	aml_namestring(&a, "\\_SB_.PCI0");
+	aml_namestring(&a, "_HID");
+	aml_namestring(&a, "A.B.C");
+	assert_int_equal(aml_finish(&a), 0);
+	assert_memory_equal(out, "\\\x2e_SB_PCI0_HID\x2f\x03" "A___B___C___", 28);
+
+	aml_init(&a, out, sizeof(out));
+	aml_eisaid(&a, "PNP0A03");
+	assert_int_equal(aml_finish(&a), 0);
+	assert_memory_equal(out, ((const uint8_t[]){ 0x0c, 0x41, 0xd0, 0x0a, 0x03 }), 5);
+}
+
+static void test_aml_errors(void **state)
+{
+	uint8_t out[16];
+	struct aml a;
+
+	(void)state;
+	aml_init(&a, out, sizeof(out));
+	aml_namestring(&a, "1ABC"); /* a NameSeg may not start with a digit */
+	assert_int_equal(aml_finish(&a), -EINVAL);
+	aml_init(&a, out, sizeof(out));
+	aml_namestring(&a, "TOOLONG");
+	assert_int_equal(aml_finish(&a), -EINVAL);
+	aml_init(&a, out, sizeof(out));
+	aml_eisaid(&a, "pnp0a03");
+	assert_int_equal(aml_finish(&a), -EINVAL);
+	aml_init(&a, out, sizeof(out));
+	aml_scope(&a, "_SB_");
+	assert_int_equal(aml_finish(&a), -EINVAL); /* left open */
+	aml_init(&a, out, sizeof(out));
+	aml_end(&a);
+	assert_int_equal(aml_finish(&a), -EINVAL); /* nothing to close */
+
+	/* Too small: the first failure is latched and nothing past cap is written. */
+	memset(out, 0xaa, sizeof(out));
+	aml_init(&a, out, 8);
+	aml_bytes(&a, "0123456789", 10);
+	aml_byte(&a, 1);
+	assert_int_equal(aml_finish(&a), -ENOSPC);
+	assert_int_equal(a.len, 0);
+	assert_int_equal(out[8], 0xaa);
+}
+
 /* Runs `iasl ARGS` in dir; fails the test on a non-zero exit or any error or warning. */
 static void run_iasl(const char *iasl, const char *dir, const char *args)
 {
@@ -427,25 +522,39 @@ static void check_roundtrip(const char *dir, const char *sig, const uint8_t *t, 
 	free(rt);
 }
 
-static void test_iasl(void **state)
+/* A tool from acpica-tools: $IASL, or NAME beside it, or NAME in PATH; NULL if none. */
+static const char *acpica_tool(const char *name, char *buf, size_t len)
 {
 	const char *iasl = getenv("IASL");
-	char dir[] = "/tmp/bulwark-acpi-XXXXXX";
-	char path[512];
-	struct acpi_blob b;
-	uint8_t *buf;
+	char cmd[256];
 
-	(void)state;
-	if (!iasl || !*iasl)
-		iasl = system("command -v iasl >/dev/null 2>&1") == 0 ? "iasl" : NULL;
-	if (!iasl || strchr(iasl, '\'')) {
-		printf("SKIP: iasl not found (install acpica-tools or set IASL)\n");
-		skip();
+	if (iasl && *iasl && !strchr(iasl, '\'')) {
+		const char *slash = strrchr(iasl, '/');
+
+		if (!strcmp(name, "iasl"))
+			return iasl;
+		if (slash) {
+			snprintf(buf, len, "%.*s/%s", (int)(slash - iasl), iasl, name);
+			if (access(buf, X_OK) == 0)
+				return buf;
+		}
 	}
-	assert_non_null(mkdtemp(dir));
-	buf = build(4, LAYOUT_ACPI, &b);
-	for (unsigned int i = 0; i < b.ntables; i++) {
-		const struct acpi_table_ref *t = &b.tables[i];
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", name);
+	if (system(cmd) == 0) {
+		snprintf(buf, len, "%s", name);
+		return buf;
+	}
+	return NULL;
+}
+
+/* Writes every table of an ncpus build into dir as <SIG>.dat. */
+static uint8_t *write_tables(const char *dir, unsigned int ncpus, struct acpi_blob *b)
+{
+	uint8_t *buf = build(ncpus, LAYOUT_ACPI, b);
+	char path[512];
+
+	for (unsigned int i = 0; i < b->ntables; i++) {
+		const struct acpi_table_ref *t = &b->tables[i];
 		FILE *f;
 
 		snprintf(path, sizeof(path), "%s/%s.dat", dir, t->sig);
@@ -453,29 +562,103 @@ static void test_iasl(void **state)
 		assert_non_null(f);
 		assert_int_equal(fwrite(buf + t->offset, 1, t->length, f), t->length);
 		assert_int_equal(fclose(f), 0);
-		/*
-		 * iasl cannot load an RSDP from a binary file ("Loading an RSDP
-		 * is not supported", ACPICA acfileio.c); test_checksums_lengths
-		 * checks it field by field instead.
-		 */
-		if (!strcmp(t->sig, "RSDP"))
-			continue;
-		snprintf(path, sizeof(path), "-d %s.dat", t->sig);
-		run_iasl(iasl, dir, path);
-		snprintf(path, sizeof(path), "-oa -p rt_%s %s.dsl", t->sig, t->sig);
-		run_iasl(iasl, dir, path);
-		check_roundtrip(dir, t->sig, buf + t->offset, t->length);
 	}
-	for (unsigned int i = 0; i < b.ntables; i++) {
-		snprintf(path, sizeof(path), "%s/%s.dat", dir, b.tables[i].sig);
+	return buf;
+}
+
+static void remove_tables(const char *dir, const struct acpi_blob *b)
+{
+	char path[512];
+
+	for (unsigned int i = 0; i < b->ntables; i++) {
+		snprintf(path, sizeof(path), "%s/%s.dat", dir, b->tables[i].sig);
 		unlink(path);
-		snprintf(path, sizeof(path), "%s/%s.dsl", dir, b.tables[i].sig);
-		if (strcmp(b.tables[i].sig, "RSDP"))
-			assert_int_equal(access(path, R_OK), 0);
+		snprintf(path, sizeof(path), "%s/%s.dsl", dir, b->tables[i].sig);
 		unlink(path);
 	}
 	rmdir(dir);
+}
+
+static void test_iasl(void **state)
+{
+	static const unsigned int counts[] = { 1, 4, ACPI_MAX_CPUS };
+	char tool[512], dir[] = "/tmp/bulwark-acpi-XXXXXX", args[512];
+	const char *iasl = acpica_tool("iasl", tool, sizeof(tool));
+
+	(void)state;
+	if (!iasl) {
+		printf("SKIP: iasl not found (install acpica-tools or set IASL)\n");
+		skip();
+	}
+	assert_non_null(mkdtemp(dir));
+	for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		struct acpi_blob b;
+		uint8_t *buf = write_tables(dir, counts[c], &b);
+
+		for (unsigned int i = 0; i < b.ntables; i++) {
+			const struct acpi_table_ref *t = &b.tables[i];
+
+			/*
+			 * iasl cannot load an RSDP from a binary file ("Loading an
+			 * RSDP is not supported", ACPICA acfileio.c);
+			 * test_checksums_lengths checks it field by field instead.
+			 */
+			if (!strcmp(t->sig, "RSDP"))
+				continue;
+			snprintf(args, sizeof(args), "-d %s.dat", t->sig);
+			run_iasl(iasl, dir, args);
+			snprintf(args, sizeof(args), "-oa -p rt_%s %s.dsl", t->sig, t->sig);
+			run_iasl(iasl, dir, args);
+			check_roundtrip(dir, t->sig, buf + t->offset, t->length);
+		}
+		if (c + 1 == sizeof(counts) / sizeof(counts[0]))
+			remove_tables(dir, &b);
+		free(buf);
+	}
+}
+
+/*
+ * ACPICA's own interpreter (the code Linux runs) loads the FADT and DSDT,
+ * builds the namespace and evaluates \_S5 and both _CRS without complaint.
+ */
+static void test_acpiexec(void **state)
+{
+	char tool[512], dir[] = "/tmp/bulwark-acpi-XXXXXX", cmd[1536], line[512];
+	const char *exec = acpica_tool("acpiexec", tool, sizeof(tool));
+	bool s5 = false, bad = false;
+	struct acpi_blob b;
+	uint8_t *buf;
+	FILE *f;
+	int st;
+
+	(void)state;
+	if (!exec) {
+		printf("SKIP: acpiexec not found (install acpica-tools)\n");
+		skip();
+	}
+	assert_non_null(mkdtemp(dir));
+	buf = write_tables(dir, 4, &b);
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && '%s' -b 'evaluate \\_S5_; evaluate \\_SB.PCI0._CRS; "
+		 "evaluate \\_SB.COM1._CRS' FACP.dat DSDT.dat APIC.dat XSDT.dat 2>&1 </dev/null",
+		 dir, exec);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, "[Integer] = 0000000000000005"))
+			s5 = true;
+		if (strstr(line, "Error") || strstr(line, "Warning") || strstr(line, "AE_")) {
+			fprintf(stderr, "acpiexec: %s", line);
+			bad = true;
+		}
+	}
+	st = pclose(f);
+	remove_tables(dir, &b);
 	free(buf);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("acpiexec exited with status %d", st);
+	assert_false(bad);
+	assert_true(s5);
 }
 
 int main(void)
@@ -488,7 +671,11 @@ int main(void)
 		cmocka_unit_test(test_madt),
 		cmocka_unit_test(test_bad_params),
 		cmocka_unit_test(test_too_small),
+		cmocka_unit_test(test_aml_pkglength),
+		cmocka_unit_test(test_aml_encodings),
+		cmocka_unit_test(test_aml_errors),
 		cmocka_unit_test(test_iasl),
+		cmocka_unit_test(test_acpiexec),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
