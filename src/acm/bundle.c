@@ -178,7 +178,8 @@ int acm_bundle_build(const uint8_t *policy, size_t policy_len, uint64_t version,
 	wr32(b + 20, (uint32_t)(version >> 32));
 	if (prev_hash)
 		memcpy(b + 24, prev_hash, ACM_HASH_LEN);
-	memcpy(b + BDL_HDR, policy, policy_len);
+	if (policy_len)
+		memcpy(b + BDL_HDR, policy, policy_len);
 	*out = b;
 	*out_len = len;
 	return 0;

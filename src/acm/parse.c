@@ -425,7 +425,12 @@ static int label_body(struct parser *ps, struct acm_label *l)
 			m->vcpus = (uint32_t)v;
 			ret = ret ?: expect(ps, ";", "after vcpus");
 		} else if (strcmp(kw.s, "cpu") == 0) {
+			struct tok at = ps->t;
+
 			ret = take_uint(ps, "a percentage", 100, &v);
+			if (!ret && (v == 0 || v > 99))
+				FAIL(ps, &at, "cpu must be between 1%% and 99%% (no domain may take "
+					      "the whole host)");
 			m->cpu_pct = (uint32_t)v;
 			ret = ret ?: expect(ps, "%", "after the cpu share");
 			ret = ret ?: expect(ps, ";", "after cpu");

@@ -181,6 +181,13 @@ static int role_cmp(const void *a, const void *b)
 	return strcmp(((const struct acm_role *)a)->name, ((const struct acm_role *)b)->name);
 }
 
+/* qsort that accepts an empty (possibly NULL) array. */
+static void sort(void *base, uint32_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 /* Sorts and removes duplicates; returns the new count. */
 static uint32_t sort_unique(void *base, uint32_t n, size_t size,
 			    int (*cmp)(const void *, const void *))
@@ -190,7 +197,7 @@ static uint32_t sort_unique(void *base, uint32_t n, size_t size,
 
 	if (n == 0)
 		return 0;
-	qsort(base, n, size, cmp);
+	sort(base, n, size, cmp);
 	for (uint32_t i = 1; i < n; i++) {
 		if (cmp(p + out * size, p + i * size) != 0) {
 			out++;
@@ -210,6 +217,9 @@ static int sort_names(char (*names)[ACM_NAME_MAX + 1], uint32_t n, uint32_t *map
 
 	if (!order || !tmp)
 		goto out_free;
+	ret = 0;
+	if (n == 0)
+		goto out_free;
 	for (uint32_t i = 0; i < n; i++)
 		order[i] = i;
 	/* Insertion sort on indices keeps this simple; names are unique, n <= 1024. */
@@ -227,7 +237,6 @@ static int sort_names(char (*names)[ACM_NAME_MAX + 1], uint32_t n, uint32_t *map
 		map[order[i]] = i;
 	}
 	memcpy(names, tmp, n * sizeof(*tmp));
-	ret = 0;
 out_free:
 	free(tmp);
 	free(order);
@@ -254,7 +263,7 @@ int acm_policy_finish(struct acm_policy *pol, const char *fname, struct acm_erro
 		goto out_free;
 	for (uint32_t i = 0; i < pol->n_labels; i++)
 		memcpy(old_names[i], pol->labels[i].name, sizeof(old_names[i]));
-	qsort(pol->labels, pol->n_labels, sizeof(*pol->labels), acm_label_cmp);
+	sort(pol->labels, pol->n_labels, sizeof(*pol->labels), acm_label_cmp);
 	for (uint32_t i = 0; i < pol->n_labels; i++) {
 		uint32_t j;
 
@@ -279,7 +288,7 @@ int acm_policy_finish(struct acm_policy *pol, const char *fname, struct acm_erro
 		remap(c->types, c->n, cw_map);
 		c->n = sort_unique(c->types, c->n, sizeof(uint32_t), cmp_u32);
 	}
-	qsort(pol->conflicts, pol->n_conflicts, sizeof(*pol->conflicts), conflict_cmp);
+	sort(pol->conflicts, pol->n_conflicts, sizeof(*pol->conflicts), conflict_cmp);
 	for (uint32_t i = 0; i < pol->n_rules; i++) {
 		pol->rules[i].subj_type = ste_map[pol->rules[i].subj_type];
 		pol->rules[i].obj_type = ste_map[pol->rules[i].obj_type];
@@ -295,7 +304,7 @@ int acm_policy_finish(struct acm_policy *pol, const char *fname, struct acm_erro
 		r->n_gids = sort_unique(r->gids, r->n_gids, sizeof(uint32_t), cmp_u32);
 		r->n_grants = sort_unique(r->grants, r->n_grants, sizeof(*r->grants), grant_cmp);
 	}
-	qsort(pol->roles, pol->n_roles, sizeof(*pol->roles), role_cmp);
+	sort(pol->roles, pol->n_roles, sizeof(*pol->roles), role_cmp);
 	ret = acm_policy_derive(pol, fname, err);
 out_free:
 	if (ret == -ENOMEM)
