@@ -66,6 +66,17 @@ void config_free(struct vmm_config *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* Copies s into buf with control and non-ASCII bytes shown as '?': errors stay one line. */
+static const char *shown(const char *s, char *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < n; i++)
+		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
 static int set_str(char **dst, const char *v, size_t max, const char *what, char *err, size_t errlen)
 {
 	char *s;
@@ -84,25 +95,29 @@ static int set_str(char **dst, const char *v, size_t max, const char *what, char
 
 static int set_cpus(struct vmm_config *c, const char *v, char *err, size_t errlen)
 {
+	char b[64];
 	uint64_t n;
 
 	if (util_parse_uint(v, 1, CONFIG_MAX_CPUS, &n) < 0)
-		return fail(err, errlen, "cpus: '%s' is not a number from 1 to %u", v,
-			    CONFIG_MAX_CPUS);
+		return fail(err, errlen, "cpus: '%s' is not a number from 1 to %u",
+			    shown(v, b, sizeof(b)), CONFIG_MAX_CPUS);
 	c->cpus = (unsigned int)n;
 	return 0;
 }
 
 static int set_memory(struct vmm_config *c, const char *v, char *err, size_t errlen)
 {
+	char b[64];
 	uint64_t m;
 
 	if (util_parse_size(v, &m) < 0)
-		return fail(err, errlen, "memory: '%s' is not a size (e.g. 512M, 2G)", v);
+		return fail(err, errlen, "memory: '%s' is not a size (e.g. 512M, 2G)",
+			    shown(v, b, sizeof(b)));
 	if (m < CONFIG_MIN_MEMORY || m > CONFIG_MAX_MEMORY)
-		return fail(err, errlen, "memory: %s is outside 16M..1T", v);
+		return fail(err, errlen, "memory: %s is outside 16M..1T", shown(v, b, sizeof(b)));
 	if (m % (2ULL << 20))
-		return fail(err, errlen, "memory: %s is not a multiple of 2 MiB", v);
+		return fail(err, errlen, "memory: %s is not a multiple of 2 MiB",
+			    shown(v, b, sizeof(b)));
 	c->memory = m;
 	return 0;
 }
@@ -114,7 +129,8 @@ static int set_on_reboot(struct vmm_config *c, const char *v, char *err, size_t 
 	else if (strcmp(v, "reset") == 0)
 		c->on_reboot = VMM_REBOOT_RESET;
 	else
-		return fail(err, errlen, "on-reboot: '%s' is not exit or reset", v);
+		return fail(err, errlen, "on-reboot: '%s' is not exit or reset",
+			    shown(v, (char[64]){ 0 }, 64));
 	return 0;
 }
 
@@ -156,9 +172,13 @@ int config_parse_json(struct vmm_config *c, const char *json, size_t len, char *
 	int ret = 0;
 
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root)
+	if (!root) {
+		char b[sizeof(jerr.text)];
+
+		/* jansson quotes the offending input, which may hold a newline. */
 		return fail(err, errlen, "config: line %d column %d: %s", jerr.line, jerr.column,
-			    jerr.text);
+			    shown(jerr.text, b, sizeof(b)));
+	}
 	if (!json_is_object(root)) {
 		ret = fail(err, errlen, "config: top level must be a JSON object");
 		goto out;
@@ -171,7 +191,9 @@ int config_parse_json(struct vmm_config *c, const char *json, size_t len, char *
 			if (strcmp(name, key_names[k]) == 0)
 				break;
 		if (k == K_NKEYS) {
-			ret = fail(err, errlen, "config: unknown key '%s'", name);
+			char b[64];
+
+			ret = fail(err, errlen, "config: unknown key '%s'", shown(name, b, sizeof(b)));
 			goto out;
 		}
 		if (json_is_string(val)) {
@@ -226,10 +248,11 @@ int config_parse_args(struct vmm_config *c, int argc, char **argv, char *err, si
 			config_file = optarg;
 		else if (opt == '?' || opt == ':')
 			return fail(err, errlen, "unknown or incomplete option '%s' (see --help)",
-				    argv[optind - 1]);
+				    shown(argv[optind - 1], (char[64]){ 0 }, 64));
 	}
 	if (optind < argc)
-		return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+		return fail(err, errlen, "unexpected argument '%s' (see --help)",
+			    shown(argv[optind], (char[64]){ 0 }, 64));
 	if (config_file) {
 		uint8_t *buf;
 		size_t len;

@@ -121,19 +121,20 @@ static int set_msrs(struct vcpu *v, char *err, size_t errlen)
 		{ MSR_IA32_MISC_ENABLE, 1 }, /* fast strings */
 		{ MSR_MTRR_DEF_TYPE, (1 << 11) | 6 }, /* MTRRs enabled, default write-back */
 	};
-	struct {
+	/* struct kvm_msrs ends in a flexible array: give it room in an aligned buffer. */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[ARRAY_SIZE(init)];
+		uint8_t bytes[sizeof(struct kvm_msrs) + ARRAY_SIZE(init) * sizeof(struct kvm_msr_entry)];
 	} m;
 	int n;
 
 	memset(&m, 0, sizeof(m));
 	m.hdr.nmsrs = ARRAY_SIZE(init);
 	for (size_t i = 0; i < ARRAY_SIZE(init); i++) {
-		m.e[i].index = init[i].index;
-		m.e[i].data = init[i].data;
+		m.hdr.entries[i].index = init[i].index;
+		m.hdr.entries[i].data = init[i].data;
 	}
-	n = ioctl(v->fd, KVM_SET_MSRS, &m);
+	n = ioctl(v->fd, KVM_SET_MSRS, &m.hdr);
 	if (n < 0 || (size_t)n != ARRAY_SIZE(init))
 		return fail(-EINVAL, err, errlen, "KVM_SET_MSRS on vCPU %u: MSR %#x refused", v->index,
 			    n < 0 ? 0 : init[n].index);
