@@ -429,6 +429,8 @@ int main(void)
 	say("init");
 	if (getpid() == 1)
 		stamp_boot_timer();
+	/* The guest's own clock: kernel start to init, without the VMM's share before it. */
+	say("init-uptime-s=%.3f", uptime_s());
 	mount_fs();
 	if (read_file("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
 		cmdline[0] = '\0';

@@ -107,7 +107,7 @@ timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -
 	-nodefaults -display none -serial stdio -no-reboot \
 	-kernel "$TH/kernel/vmlinuz" -initrd "$run/initrd" \
 	-append "console=ttyS0 quiet loglevel=3 panic=-1 ${BULWARK_TESTHOST_APPEND:-}" </dev/null |
-	tr -d '\r' | tee "$run/out" | grep -v -e '^BULWARK-TESTHOST: exit=' -e '^\[ *[0-9.]*\] reboot: Power down$'
+	sed -u 's/\r//g' | tee "$run/out" | grep --line-buffered -v -e '^BULWARK-TESTHOST: exit=' -e '^\[ *[0-9.]*\] reboot: Power down$'
 qrc=${PIPESTATUS[0]}
 [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ] && { echo "TIMEOUT: the test host ran past ${timeout_s}s"; exit 124; }
 status=$(sed -n 's/^BULWARK-TESTHOST: exit=\([0-9]*\)$/\1/p' "$run/out" | tail -1)

@@ -25,7 +25,13 @@ expect '^BULWARK-AGENT: poweroff$' "the guest powered off"
 expect_status 0
 if [ "$vmm" = bulwark ]; then
 	expect '^bulwark-vmm: timing: first-kvm-run-us=[0-9]+$' "exec-to-first-KVM_RUN timing line"
-	expect '^bulwark-vmm: timing: guest-init-us=[0-9]+$' "boot-timer timing line"
+	# Under the nested host's TCG, ring-3 port I/O can fault (see tests/guest/agent.c);
+	# the agent says which happened and the VMM must report the write when there was one.
+	if grep -q '^BULWARK-AGENT: boot-timer=written$' "$TH_OUT"; then
+		expect '^bulwark-vmm: timing: guest-init-us=[0-9]+$' "boot-timer timing line"
+	else
+		echo "NOTE: the agent could not write the boot-timer port here; not checking guest-init-us"
+	fi
 	exit_us=$(delta "$t_poweroff" "$t_exit")
 	case $exit_us in
 	\?) fail "cannot time the exit: no 'reboot: Power down' line or no exit" ;;

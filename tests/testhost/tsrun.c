@@ -39,6 +39,7 @@ struct tsrun {
 	pid_t pid;
 	char line[8192];
 	size_t linelen;
+	char smaps_result[256];
 };
 
 static long long now_us(const struct tsrun *t)
@@ -62,7 +63,8 @@ static void sample_smaps(struct tsrun *t)
 	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)t->pid);
 	f = fopen(path, "r");
 	if (!f) {
-		printf("TSRUN: smaps-error=%s\n", strerror(errno));
+		snprintf(t->smaps_result, sizeof(t->smaps_result), "TSRUN: smaps-error=%s\n",
+			 strerror(errno));
 		return;
 	}
 	while (fgets(buf, sizeof(buf), f)) {
@@ -88,9 +90,10 @@ static void sample_smaps(struct tsrun *t)
 		}
 	}
 	fclose(f);
-	printf("TSRUN: rss-kib=%llu excluded-kib=%llu excluded-mappings=%d at-us=%lld\n",
-	       rss, excl, nexcl, now_us(t));
-	fflush(stdout);
+	/* Reported at the end: printed now it would split a console line in two. */
+	snprintf(t->smaps_result, sizeof(t->smaps_result),
+		 "TSRUN: rss-kib=%llu excluded-kib=%llu excluded-mappings=%d at-us=%lld\n",
+		 rss, excl, nexcl, now_us(t));
 }
 
 static void scan_line(struct tsrun *t, const char *line)
@@ -219,6 +222,7 @@ int main(int argc, char **argv)
 	while (waitpid(t.pid, &status, 0) < 0 && errno == EINTR)
 		;
 	exit_us = now_us(&t);
+	fputs(t.smaps_result, stdout);
 	for (int i = 0; i < t.nmarks; i++)
 		if (t.mark_us[i] >= 0)
 			printf("TSRUN: mark=%d us=%lld\n", i + 1, t.mark_us[i]);
