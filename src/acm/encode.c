@@ -222,7 +222,8 @@ static bool get_name(struct rbuf *r, char *out, const char *what)
 	if (!get(r, out, n, what))
 		return false;
 	out[n] = '\0';
-	return acm_name_valid(out) ? true : bad(r, what);
+	/* An embedded NUL would make two encodings of one name. */
+	return strlen(out) == n && acm_name_valid(out) ? true : bad(r, what);
 }
 
 /* A count whose elements take at least min bytes each must fit in what is left. */

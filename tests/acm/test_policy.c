@@ -174,6 +174,25 @@ static void test_decode_strict(void **state)
 	acm_policy_free(pol);
 }
 
+/* Found by fuzz_policy_decode: a name with an embedded NUL must not decode. */
+static void test_decode_embedded_nul(void **state)
+{
+	struct acm_policy *pol = t_example(), *d;
+	struct acm_error err;
+	uint8_t *e, *p;
+	size_t n;
+
+	encode(pol, &e, &n);
+	p = memmem(e, n, "\x07monitor", 8);
+	assert_non_null(p);
+	p[3] = 0;
+	d = acm_policy_decode(e, n, &err);
+	assert_null(d);
+	assert_non_null(strstr(err.msg, "label name"));
+	free(e);
+	acm_policy_free(pol);
+}
+
 static void warn_count(void *ctx, const char *msg)
 {
 	(void)msg;
@@ -204,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_canonical),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_decode_strict),
+		cmocka_unit_test(test_decode_embedded_nul),
 		cmocka_unit_test(test_lint),
 	};
 
