@@ -201,4 +201,46 @@ struct acm {
 bool acm_rl_admit(struct acm_ratelimit *rl, uint32_t subject, uint32_t object, uint8_t op,
 		  uint64_t now, uint64_t *dropped);
 
+/* ---- the policy text lexer (lex.c), used by the parser (parse.c) ---- */
+
+enum acm_tok_type { ACM_T_EOF, ACM_T_IDENT, ACM_T_NUM, ACM_T_STR, ACM_T_PUNCT };
+
+#define ACM_TOK_MAX 127
+
+struct acm_tok {
+	enum acm_tok_type type;
+	char s[ACM_TOK_MAX + 1];
+	uint32_t line, col;
+};
+
+struct acm_parser {
+	const char *fname;
+	const char *p, *end;
+	uint32_t line, col;
+	struct acm_tok t;
+	struct acm_policy *pol;
+	struct acm_error *err;
+	uint32_t cap_ste, cap_cw, cap_conflicts, cap_labels, cap_rules, cap_roles;
+	bool have_host;
+};
+
+#define ACM_PFAIL(ps, tk, ...)                                                          \
+	do {                                                                       \
+		acm_errat((ps)->err, (ps)->fname, (tk)->line, (tk)->col, __VA_ARGS__); \
+		return -EINVAL;                                                    \
+	} while (0)
+
+/* Reads the next token into ps->t. Returns 0 or -EINVAL with ps->err set. */
+int acm_lex(struct acm_parser *ps);
+/* How a token reads in a message ("end of file", "a string", or its text). */
+const char *acm_tok_describe(const struct acm_tok *t);
+bool acm_tok_punct(const struct acm_tok *t, const char *s);
+bool acm_tok_word(const struct acm_tok *t, const char *s);
+/* Consumes punctuation punct or fails with "expected 'punct' after". Returns 0/-EINVAL. */
+int acm_expect(struct acm_parser *ps, const char *punct, const char *after);
+/* Consume a name (into out, ACM_NAME_MAX + 1 bytes), a number, or a size; 0/-EINVAL. */
+int acm_take_name(struct acm_parser *ps, const char *what, char *out, struct acm_tok *where);
+int acm_take_uint(struct acm_parser *ps, const char *what, uint64_t max, uint64_t *out);
+int acm_take_size(struct acm_parser *ps, const char *what, uint64_t *out);
+
 #endif
