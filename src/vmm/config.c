@@ -18,6 +18,7 @@
 const char config_usage[] =
 	"usage: bulwark-vmm --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N]\n"
 	"                   [--memory SIZE] [--console stdio|PATH] [--on-reboot exit|reset]\n"
+	"                   [--control PATH]\n"
 	"       bulwark-vmm --config FILE.json [options...]\n"
 	"       bulwark-vmm --dump-acpi DIR [--cpus N]\n"
 	"\n"
@@ -29,14 +30,16 @@ const char config_usage[] =
 	"  --memory SIZE      guest RAM, e.g. 512M or 2G (default 512M)\n"
 	"  --console TARGET   serial console: stdio (default) or a Unix socket path to listen on\n"
 	"  --on-reboot ACTION exit (default; exit code 5) or reset (boot again)\n"
+	"  --control PATH     listen for bulwarkd on a SOCK_SEQPACKET socket at PATH\n"
 	"  --config FILE      JSON object with the same keys (kernel, initrd, cmdline, cpus,\n"
-	"                     memory, console, on_reboot); command-line options override it\n"
+	"                     memory, console, on_reboot, control); command-line options\n"
+	"                     override it\n"
 	"  --dump-acpi DIR    write the ACPI tables as DIR/<SIG>.dat and exit\n"
 	"  --help, --version\n"
 	"\n"
 	"Exit codes: 0 guest powered off; 1 guest crashed or unhandled exit; 2 usage or\n"
 	"config error; 3 host error (/dev/kvm); 4 kernel/initrd/memory error; 5 guest\n"
-	"rebooted (--on-reboot exit); 6 stopped by SIGINT/SIGTERM.\n";
+	"rebooted (--on-reboot exit); 6 stopped on request (SIGINT/SIGTERM, control socket).\n";
 
 PRINTF_LIKE(3, 4) static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -62,6 +65,7 @@ void config_free(struct vmm_config *c)
 	free(c->initrd);
 	free(c->cmdline);
 	free(c->console);
+	free(c->control);
 	free(c->dump_acpi);
 	memset(c, 0, sizeof(*c));
 }
@@ -135,9 +139,9 @@ static int set_on_reboot(struct vmm_config *c, const char *v, char *err, size_t 
 }
 
 /* One table drives both the JSON keys and the long options' value handling. */
-enum key { K_KERNEL, K_INITRD, K_CMDLINE, K_CPUS, K_MEMORY, K_CONSOLE, K_ON_REBOOT, K_NKEYS };
+enum key { K_KERNEL, K_INITRD, K_CMDLINE, K_CPUS, K_MEMORY, K_CONSOLE, K_ON_REBOOT, K_CONTROL, K_NKEYS };
 static const char *const key_names[K_NKEYS] = {
-	"kernel", "initrd", "cmdline", "cpus", "memory", "console", "on_reboot",
+	"kernel", "initrd", "cmdline", "cpus", "memory", "console", "on_reboot", "control",
 };
 
 static int set_key(struct vmm_config *c, enum key k, const char *v, char *err, size_t errlen)
@@ -157,6 +161,8 @@ static int set_key(struct vmm_config *c, enum key k, const char *v, char *err, s
 		return set_str(&c->console, v, CONFIG_MAX_PATH, "console", err, errlen);
 	case K_ON_REBOOT:
 		return set_on_reboot(c, v, err, errlen);
+	case K_CONTROL:
+		return set_str(&c->control, v, CONFIG_MAX_PATH, "control", err, errlen);
 	case K_NKEYS:
 		break;
 	}
@@ -231,6 +237,7 @@ int config_parse_args(struct vmm_config *c, int argc, char **argv, char *err, si
 		{ "memory", required_argument, NULL, K_MEMORY },
 		{ "console", required_argument, NULL, K_CONSOLE },
 		{ "on-reboot", required_argument, NULL, K_ON_REBOOT },
+		{ "control", required_argument, NULL, K_CONTROL },
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "dump-acpi", required_argument, NULL, OPT_DUMP_ACPI },
 		{ "help", no_argument, NULL, OPT_HELP },

@@ -32,6 +32,7 @@ struct vmm_config {
 	unsigned int cpus;
 	uint64_t memory;
 	char *console; /* "stdio" or a Unix socket path */
+	char *control; /* control socket path for bulwarkd (src/common/ctl.h), or NULL */
 	enum vmm_on_reboot on_reboot;
 	char *dump_acpi; /* write the ACPI tables to this directory and exit */
 	bool help;

@@ -90,6 +90,8 @@ int vm_open(struct vm *vm, unsigned int ncpus, uint64_t mem_size, char *err, siz
 	vm->kvm_fd = vm->vm_fd = vm->mem_fd = vm->stop_efd = -1;
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	vm->ncpus = ncpus;
 
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -181,6 +183,8 @@ void vm_close(struct vm *vm)
 	free(vm->cpuid);
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
+	pthread_mutex_destroy(&vm->pause_lock);
+	pthread_cond_destroy(&vm->pause_cond);
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->mem_fd = vm->stop_efd = -1;
 }

@@ -17,6 +17,8 @@
 #include "bulwark-config.h"
 #include "config.h"
 #include "console.h"
+#include "control.h"
+#include "ctl.h"
 #include "evloop.h"
 #include "layout.h"
 #include "pci.h"
@@ -54,6 +56,7 @@ struct vmm {
 	struct serial com1;
 	struct platform plat;
 	struct pci_bus pci;
+	struct control ctl;
 	struct vm vm;
 	uint64_t t0_ns;
 };
@@ -236,6 +239,7 @@ static int run_once(struct vmm *m, int sigfd)
 		ret = -ret;
 		goto out_close;
 	}
+	control_attach(&m->ctl, vm, &m->plat);
 	ret = vcpu_start_all(vm);
 	if (ret < 0) {
 		vm_request_stop(vm, VM_STOP_ERROR);
@@ -263,6 +267,7 @@ static int run_once(struct vmm *m, int sigfd)
 	reason = __atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE);
 	ret = reason;
 out_close:
+	control_attach(&m->ctl, NULL, NULL);
 	vm_close(vm);
 	return ret;
 }
@@ -331,6 +336,15 @@ int main(int argc, char **argv)
 		ret = die(VMM_EXIT_HOST, "%s", err);
 		goto out_loop;
 	}
+	if (m.cfg.control) {
+		ret = control_open(&m.ctl, m.cfg.control, &m.loop, m.t0_ns, err, sizeof(err));
+		if (ret < 0) {
+			ret = die(VMM_EXIT_HOST, "%s", err);
+			goto out_console;
+		}
+		m.plat.on_guest_init = control_post_guest_init;
+		m.plat.opaque = &m.ctl;
+	}
 	if (evloop_start(&m.loop) < 0) {
 		ret = die(VMM_EXIT_HOST, "cannot start the I/O thread");
 		goto out_console;
@@ -352,6 +366,7 @@ int main(int argc, char **argv)
 	}
 out_console:
 	evloop_close(&m.loop);
+	control_close(&m.ctl);
 	console_close(&m.con, m.cfg.console);
 out_loop:
 	evloop_close(&m.loop);

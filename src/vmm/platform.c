@@ -2,6 +2,7 @@
 /* Platform ports: ACPI sleep/reset registers, the i8042 reset line and the boot-timer port. */
 #include "platform.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,8 +57,18 @@ static void boot_timer_write(void *opaque, uint64_t off, uint64_t v, unsigned in
 		return;
 	if (__atomic_exchange_n(&p->boot_timer_done, 1, __ATOMIC_SEQ_CST))
 		return;
-	fprintf(stderr, "bulwark-vmm: timing: guest-init-us=%llu\n",
-		(unsigned long long)((util_now_ns() - p->vm->t0_ns) / 1000));
+	uint64_t us = (util_now_ns() - p->vm->t0_ns) / 1000;
+
+	fprintf(stderr, "bulwark-vmm: timing: guest-init-us=%llu\n", (unsigned long long)us);
+	if (p->on_guest_init)
+		p->on_guest_init(p->opaque, us);
+}
+
+int platform_power_button(struct platform *p)
+{
+	(void)p;
+	/* Needs the ACPI Generic Event Device and a power button in the DSDT. */
+	return -EOPNOTSUPP;
 }
 
 static const struct bus_ops acpi_ops = { .read = zero_read, .write = acpi_write };
@@ -68,8 +79,8 @@ int platform_init(struct platform *p, struct vm *vm)
 {
 	int ret;
 
-	memset(p, 0, sizeof(*p));
 	p->vm = vm;
+	p->boot_timer_done = 0;
 	ret = bus_register(&vm->pio, PORT_ACPI_SLEEP_CTL, PORT_ACPI_RESET - PORT_ACPI_SLEEP_CTL + 1,
 			   &acpi_ops, p, "acpi");
 	if (ret == 0)

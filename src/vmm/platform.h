@@ -8,9 +8,18 @@
 struct platform {
 	struct vm *vm;
 	int boot_timer_done;
+	/* Told (on a vCPU thread) when the guest's init starts; may be NULL. */
+	void (*on_guest_init)(void *opaque, uint64_t us);
+	void *opaque;
 };
 
 /* Registers the platform ports on vm's port bus. Returns 0 or -errno. */
 int platform_init(struct platform *p, struct vm *vm) __attribute__((warn_unused_result));
+
+/*
+ * Presses the ACPI power button, asking the guest to shut down cleanly.
+ * Returns 0, or -EOPNOTSUPP while the platform has no power button device.
+ */
+int platform_power_button(struct platform *p);
 
 #endif

@@ -81,6 +81,7 @@ static void handle_pio(struct vcpu *v)
 	unsigned int size = run->io.size;
 
 	/* KVM bounds data_offset and count*size to the kvm_run page; size is 1, 2 or 4. */
+	v->pio_exits++;
 	for (uint32_t i = 0; i < run->io.count; i++, data += size) {
 		if (run->io.direction == KVM_EXIT_IO_OUT)
 			bus_write(&v->vm->pio, run->io.port, data, size);
@@ -94,6 +95,7 @@ static void handle_mmio(struct vcpu *v)
 	struct kvm_run *run = v->run;
 	unsigned int len = run->mmio.len;
 
+	v->mmio_exits++;
 	if (len > sizeof(run->mmio.data))
 		len = sizeof(run->mmio.data);
 	if (run->mmio.is_write)
@@ -117,6 +119,75 @@ static void handle_system_event(struct vcpu *v)
 	}
 }
 
+static bool stopping(struct vm *vm)
+{
+	return __atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) != VM_STOP_NONE;
+}
+
+/* Waits outside KVM_RUN while the VM is paused (and not stopping). */
+static void park(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (vm->paused && !stopping(vm))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->parked--;
+	/* Cleared under the lock: a stop sets stop_reason before it sets immediate_exit. */
+	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+/*
+ * After a kick that found nothing to do (a pause already undone), clear
+ * immediate_exit so KVM_RUN can block again. Under pause_lock, so that it cannot
+ * undo the kick of a pause that is starting; a stop is safe because its kick
+ * comes after stop_reason is set.
+ */
+static void rearm(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	if (!vm->paused && !stopping(vm))
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+static void kick(struct vcpu *v)
+{
+	/* immediate_exit covers a kick that lands just before KVM_RUN is entered. */
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+}
+
+int vcpu_pause_all(struct vm *vm)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	__atomic_store_n(&vm->paused, 1, __ATOMIC_RELEASE);
+	for (unsigned int i = 0; i < vm->ncpus; i++)
+		if (vm->vcpus[i].started)
+			kick(&vm->vcpus[i]);
+	while (vm->parked < vm->ncpus && !stopping(vm))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	if (stopping(vm))
+		ret = -ESHUTDOWN;
+	pthread_mutex_unlock(&vm->pause_lock);
+	return ret;
+}
+
+void vcpu_resume_all(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	__atomic_store_n(&vm->paused, 0, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -129,14 +200,20 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	while (__atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) == VM_STOP_NONE) {
+		if (__atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE)) {
+			park(v);
+			continue;
+		}
 		if (v->index == 0 && !vm->first_run_done) {
 			vm->first_run_done = 1;
 			fprintf(stderr, "bulwark-vmm: timing: first-kvm-run-us=%llu\n",
 				(unsigned long long)((util_now_ns() - vm->t0_ns) / 1000));
 		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN) {
+				rearm(v);
 				continue;
+			}
 			guest_error(v, "KVM_RUN failed: %s", strerror(errno));
 			break;
 		}
@@ -191,12 +268,13 @@ void vcpu_stop_all(struct vm *vm)
 	for (unsigned int i = 0; i < vm->ncpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
-		if (!v->started)
-			continue;
-		/* immediate_exit covers a kick that lands just before KVM_RUN is entered. */
-		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+		if (v->started)
+			kick(v);
 	}
+	/* Wake parked vCPUs (and a pauser waiting for them): they see the stop and leave. */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	for (unsigned int i = 0; i < vm->ncpus; i++) {
 		if (vm->vcpus[i].started)
 			pthread_join(vm->vcpus[i].thread, NULL);

@@ -17,4 +17,13 @@ int vcpu_start_all(struct vm *vm) __attribute__((warn_unused_result));
 /* Kicks every vCPU out of KVM_RUN and joins its thread. The stop reason must be set. */
 void vcpu_stop_all(struct vm *vm);
 
+/*
+ * Parks every vCPU outside KVM_RUN and returns once all are parked (or the VM is
+ * stopping). Idempotent. Returns 0, or -ESHUTDOWN if the VM is stopping.
+ */
+int vcpu_pause_all(struct vm *vm);
+
+/* Lets parked vCPUs run again. Idempotent. */
+void vcpu_resume_all(struct vm *vm);
+
 #endif

@@ -26,7 +26,9 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
-	uint64_t exits;
+	uint64_t exits; /* written by this vCPU's thread only; read racily for stats */
+	uint64_t pio_exits;
+	uint64_t mmio_exits;
 };
 
 struct vm {
@@ -46,6 +48,11 @@ struct vm {
 	uint64_t t0_ns; /* process start (main entry), for the timing report */
 	int first_run_done;
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, unfiltered */
+	/* Pause: vCPU threads park on pause_cond while `paused` is set. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	int paused;
+	unsigned int parked;
 };
 
 /*

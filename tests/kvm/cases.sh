@@ -106,6 +106,18 @@ sys.stdout.write(d.decode(errors="replace"))' "$sock" >"$tmp/client"
 	grep -q "tiny: hello from the guest" "$tmp/client" || fail "socket client saw no console output"
 	[ ! -e "$sock" ] || fail "socket file left behind"
 	;;
+control)
+	need_kvm
+	sock=$tmp/ctl.sock
+	"$vmm" --kernel "$dir/tiny-hang.bin" --memory 64M --cpus 2 --control "$sock" >"$out" 2>"$err" </dev/null &
+	pid=$!
+	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	python3 "$(dirname "$0")/ctlclient.py" "$sock" || { kill $pid; fail "control protocol"; }
+	wait $pid
+	rc=$?
+	[ "$rc" -eq 6 ] || fail "exit code $rc after CTL_STOP, expected 6"
+	[ ! -e "$sock" ] || fail "control socket left behind"
+	;;
 bad-missing-kernel)
 	run 4 --kernel "$tmp/nonexistent"; one_line_err; expect_err "No such file"
 	;;
