@@ -373,7 +373,8 @@ static bool decode_body(struct rbuf *r, struct acm_policy *pol)
 		if (i && strcmp(pol->conflicts[i - 1].name, c->name) >= 0)
 			return bad(r, "conflict sets (order)");
 	}
-	if (!get_count(r, &pol->n_labels, ACM_MAX_LABELS, 50, "labels"))
+	/* Smallest label: 1-char name (2) + type counts (8) + limits (32) + image count (4). */
+	if (!get_count(r, &pol->n_labels, ACM_MAX_LABELS, 46, "labels"))
 		return false;
 	pol->labels = alloc_n(r, pol->n_labels, sizeof(*pol->labels));
 	if (!pol->labels)

@@ -193,6 +193,32 @@ static void test_decode_embedded_nul(void **state)
 	acm_policy_free(pol);
 }
 
+/* Many minimal labels: the decoder's size bounds must not reject a valid policy. */
+static void test_many_small_labels(void **state)
+{
+	size_t cap = 1 << 16, off;
+	char *text = malloc(cap);
+	struct acm_policy *pol, *d;
+	struct acm_error err;
+	uint8_t *e;
+	size_t n;
+
+	off = (size_t)snprintf(text, cap, "policy m;\nhost { cpus 2; memory 1G; }\n");
+	for (int i = 0; i < 300; i++)
+		off += (size_t)snprintf(text + off, cap - off, "label %c%d { }\n", 'a' + i % 26, i);
+	pol = t_parse(text);
+	assert_int_equal(acm_policy_label_count(pol), 300);
+	encode(pol, &e, &n);
+	d = acm_policy_decode(e, n, &err);
+	if (!d)
+		fail_msg("decode: %s", err.msg);
+	assert_int_equal(acm_policy_label_count(d), 300);
+	free(e);
+	free(text);
+	acm_policy_free(d);
+	acm_policy_free(pol);
+}
+
 static void warn_count(void *ctx, const char *msg)
 {
 	(void)msg;
@@ -224,6 +250,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_decode_strict),
 		cmocka_unit_test(test_decode_embedded_nul),
+		cmocka_unit_test(test_many_small_labels),
 		cmocka_unit_test(test_lint),
 	};
 
