@@ -4,7 +4,7 @@
 # --on-reboot exit) rather than hanging or being taken for a power-off.
 . "$(dirname "$0")/lib.sh"
 th_need_vmm
-BOOT_TIMEOUT=120 boot_guest bulwark 1 512 "bulwark.test=reboot"
+BOOT_TIMEOUT=90 boot_guest bulwark 1 512 "bulwark.test=reboot"
 expect '^BULWARK-AGENT: init$' "the guest booted"
 expect '^BULWARK-AGENT: reboot$' "the agent asked for a reboot"
 expect_status 5

@@ -37,9 +37,14 @@ struct tsrun {
 	double timeout_s;
 	struct timespec t0;
 	pid_t pid;
-	char line[8192];
-	size_t linelen;
 	char smaps_result[256];
+};
+
+/* One of the child's output streams, passed through a whole line at a time. */
+struct tsrun_stream {
+	int fd;
+	char line[8192];
+	size_t len;
 };
 
 static long long now_us(const struct tsrun *t)
@@ -105,21 +110,30 @@ static void scan_line(struct tsrun *t, const char *line)
 		t->smaps_due_us = now_us(t) + t->smaps_delay_ms * 1000;
 }
 
-/* Passes bytes through and scans complete lines; an over-long line is scanned in pieces. */
-static void feed(struct tsrun *t, const char *buf, size_t n)
+/*
+ * Passes complete lines through and scans them. The VMM writes the guest's console on
+ * stdout byte by byte and its own lines on stderr, so only whole lines keep one from
+ * splitting the other. An over-long line is passed on in pieces.
+ */
+static void feed(struct tsrun *t, struct tsrun_stream *s, const char *buf, size_t n, bool eof)
 {
-	fwrite(buf, 1, n, stdout);
-	fflush(stdout);
 	for (size_t i = 0; i < n; i++) {
-		if (buf[i] == '\n' || t->linelen + 1 >= sizeof(t->line)) {
-			t->line[t->linelen] = '\0';
-			scan_line(t, t->line);
-			t->linelen = 0;
-			if (buf[i] == '\n')
-				continue;
+		s->line[s->len++] = buf[i];
+		if (buf[i] == '\n' || s->len + 1 >= sizeof(s->line)) {
+			fwrite(s->line, 1, s->len, stdout);
+			s->line[s->len] = '\0';
+			scan_line(t, s->line);
+			s->len = 0;
 		}
-		t->line[t->linelen++] = buf[i];
 	}
+	if (eof && s->len) {
+		s->line[s->len] = '\0';
+		fwrite(s->line, 1, s->len, stdout);
+		fputc('\n', stdout);
+		scan_line(t, s->line);
+		s->len = 0;
+	}
+	fflush(stdout);
 }
 
 static int parse_args(struct tsrun *t, int argc, char **argv)
@@ -155,7 +169,8 @@ int main(int argc, char **argv)
 {
 	struct tsrun t = { .timeout_s = 300, .smaps_delay_ms = 500, .smaps_due_us = -1 };
 	bool timed_out = false;
-	int pfd[2], status = 0, first;
+	static struct tsrun_stream streams[2];
+	int opipe[2], epipe[2], status = 0, first, open_streams = 2;
 	long long exit_us;
 
 	first = parse_args(&t, argc, argv);
@@ -165,7 +180,7 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < MAX_MARKS; i++)
 		t.mark_us[i] = -1;
-	if (pipe(pfd) < 0) {
+	if (pipe(opipe) < 0 || pipe(epipe) < 0) {
 		perror("bulwark-tsrun: pipe");
 		return 1;
 	}
@@ -177,20 +192,23 @@ int main(int argc, char **argv)
 	}
 	if (t.pid == 0) {
 		setpgid(0, 0);
-		dup2(pfd[1], STDOUT_FILENO);
-		dup2(pfd[1], STDERR_FILENO);
-		close(pfd[0]);
-		close(pfd[1]);
+		dup2(opipe[1], STDOUT_FILENO);
+		dup2(epipe[1], STDERR_FILENO);
+		close(opipe[0]);
+		close(opipe[1]);
+		close(epipe[0]);
+		close(epipe[1]);
 		execvp(argv[first], argv + first);
 		fprintf(stderr, "bulwark-tsrun: cannot run %s: %s\n", argv[first], strerror(errno));
 		_exit(127);
 	}
-	close(pfd[1]);
-	for (;;) {
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+	close(opipe[1]);
+	close(epipe[1]);
+	streams[0].fd = opipe[0];
+	streams[1].fd = epipe[0];
+	while (open_streams > 0) {
+		struct pollfd p[2];
 		long long now = now_us(&t), wait_ms = 200;
-		char buf[4096];
-		ssize_t n;
 
 		if (now > t.timeout_s * 1e6) {
 			kill(-t.pid, SIGKILL);
@@ -205,19 +223,26 @@ int main(int argc, char **argv)
 				wait_ms = (t.smaps_due_us - now) / 1000 + 1;
 			}
 		}
-		if (poll(&p, 1, (int)wait_ms) < 0 && errno != EINTR)
+		for (int i = 0; i < 2; i++)
+			p[i] = (struct pollfd){ .fd = streams[i].fd, .events = POLLIN };
+		if (poll(p, 2, (int)wait_ms) < 0 && errno != EINTR)
 			break;
-		if (!(p.revents & (POLLIN | POLLHUP)))
-			continue;
-		n = read(pfd[0], buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		feed(&t, buf, n);
-	}
-	if (t.linelen) {
-		t.line[t.linelen] = '\0';
-		scan_line(&t, t.line);
-		fputc('\n', stdout);
+		for (int i = 0; i < 2; i++) {
+			char buf[4096];
+			ssize_t n;
+
+			if (streams[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			n = read(streams[i].fd, buf, sizeof(buf));
+			if (n > 0) {
+				feed(&t, &streams[i], buf, n, false);
+			} else if (n == 0 || errno != EINTR) {
+				feed(&t, &streams[i], buf, 0, true);
+				close(streams[i].fd);
+				streams[i].fd = -1;
+				open_streams--;
+			}
+		}
 	}
 	while (waitpid(t.pid, &status, 0) < 0 && errno == EINTR)
 		;
