@@ -52,6 +52,7 @@ enum acm_admin_op {
 	ACM_ADMIN_CREATE,
 	ACM_ADMIN_MANAGE,
 	ACM_ADMIN_INTROSPECT,
+	ACM_ADMIN_LOAD_POLICY,     /* may submit policy bundles; not tied to a label */
 	ACM_ADMIN_COUNT
 };
 
@@ -254,6 +255,13 @@ bool acm_policy_admin_allowed(const struct acm_policy *pol, uint32_t uid, const 
 			      size_t n_gids, enum acm_admin_op op, uint32_t label,
 			      uint32_t *role);
 
+/*
+ * May this administrator submit a new policy bundle? Ask before reading the bundle, so an
+ * unauthorised caller never reaches the parser. Default deny.
+ */
+bool acm_policy_may_load(const struct acm_policy *pol, uint32_t uid, const uint32_t *gids,
+			 size_t n_gids);
+
 /* Resource caps of a label; returns 0 or -ENOENT. */
 int acm_policy_limits(const struct acm_policy *pol, uint32_t label,
 		      struct acm_limits *out) ACM_MUST_CHECK;
@@ -401,6 +409,12 @@ int acm_explain(struct acm *a, const struct acm_request *rq, char *buf, size_t l
 /* Administrator check against the current policy (false when none is loaded). */
 bool acm_admin_allowed(struct acm *a, uint32_t uid, const uint32_t *gids, size_t n_gids,
 		       enum acm_admin_op op, const char *label);
+
+/*
+ * acm_policy_may_load against the current policy. False when none is loaded: the first
+ * policy's submitter is decided by bulwarkd's own configuration.
+ */
+bool acm_admin_may_load(struct acm *a, uint32_t uid, const uint32_t *gids, size_t n_gids);
 
 /* Copies the counters. */
 void acm_stats(struct acm *a, struct acm_stats *out);

@@ -187,7 +187,8 @@ bool acm_policy_admin_allowed(const struct acm_policy *pol, uint32_t uid, const 
 			      size_t n_gids, enum acm_admin_op op, uint32_t label,
 			      uint32_t *role)
 {
-	if (!pol || label >= pol->n_labels || (unsigned int)op >= ACM_ADMIN_COUNT)
+	if (!pol || label >= pol->n_labels || (unsigned int)op >= ACM_ADMIN_COUNT ||
+	    op == ACM_ADMIN_LOAD_POLICY)
 		return false;
 	for (uint32_t i = 0; i < pol->n_roles; i++) {
 		const struct acm_role *r = &pol->roles[i];
@@ -205,6 +206,24 @@ bool acm_policy_admin_allowed(const struct acm_policy *pol, uint32_t uid, const 
 				return true;
 			}
 		}
+	}
+	return false;
+}
+
+bool acm_policy_may_load(const struct acm_policy *pol, uint32_t uid, const uint32_t *gids,
+			 size_t n_gids)
+{
+	if (!pol)
+		return false;
+	for (uint32_t i = 0; i < pol->n_roles; i++) {
+		const struct acm_role *r = &pol->roles[i];
+		bool member = has_id(r->uids, r->n_uids, uid);
+
+		for (size_t g = 0; !member && g < n_gids; g++)
+			member = has_id(r->gids, r->n_gids, gids[g]);
+		for (uint32_t j = 0; member && j < r->n_grants; j++)
+			if (r->grants[j].op == ACM_ADMIN_LOAD_POLICY)
+				return true;
 	}
 	return false;
 }

@@ -231,6 +231,16 @@ bool acm_admin_allowed(struct acm *a, uint32_t uid, const uint32_t *gids, size_t
 	return ok;
 }
 
+bool acm_admin_may_load(struct acm *a, uint32_t uid, const uint32_t *gids, size_t n_gids)
+{
+	bool ok;
+
+	pthread_mutex_lock(&a->lock);
+	ok = acm_policy_may_load(a->pol, uid, gids, n_gids);
+	pthread_mutex_unlock(&a->lock);
+	return ok;
+}
+
 void acm_stats(struct acm *a, struct acm_stats *out)
 {
 	pthread_mutex_lock(&a->lock);

@@ -339,6 +339,8 @@ static bool get_role(struct rbuf *r, const struct acm_policy *pol, struct acm_ro
 			return false;
 		if (g->op >= ACM_ADMIN_COUNT || (g->label >= pol->n_labels && g->label != ACM_ANY_LABEL))
 			return bad(r, "role grants (out of range)");
+		if (g->op == ACM_ADMIN_LOAD_POLICY && g->label != ACM_ANY_LABEL)
+			return bad(r, "role grants (load_policy with a label)");
 		if (j && (x->grants[j - 1].op > g->op ||
 			  (x->grants[j - 1].op == g->op && x->grants[j - 1].label >= g->label)))
 			return bad(r, "role grants (order)");

@@ -455,6 +455,18 @@ static int grant_list(struct acm_parser *ps, struct acm_role *r, enum acm_admin_
 	return acm_expect(ps, ";", "after the label list");
 }
 
+static int load_grant(struct acm_parser *ps, struct acm_role *r)
+{
+	struct acm_grant *p = realloc(r->grants, (r->n_grants + 1) * sizeof(*p));
+
+	if (!p)
+		ACM_PFAIL(ps, &ps->t, "out of memory");
+	r->grants = p;
+	p[r->n_grants++] = (struct acm_grant){ .op = ACM_ADMIN_LOAD_POLICY,
+					       .label = ACM_ANY_LABEL };
+	return acm_expect(ps, ";", "after load_policy");
+}
+
 static int stmt_role(struct acm_parser *ps, const struct acm_tok *kw)
 {
 	struct acm_policy *pol = ps->pol;
@@ -490,9 +502,11 @@ static int stmt_role(struct acm_parser *ps, const struct acm_tok *kw)
 			ret = grant_list(ps, r, ACM_ADMIN_MANAGE);
 		else if (acm_tok_word(&k, "introspect"))
 			ret = grant_list(ps, r, ACM_ADMIN_INTROSPECT);
+		else if (acm_tok_word(&k, "load_policy"))
+			ret = load_grant(ps, r);
 		else
 			ACM_PFAIL(ps, &k, "unknown role setting '%s' (uid, gid, create, manage, "
-				     "introspect)", acm_tok_describe(&k));
+				     "introspect, load_policy)", acm_tok_describe(&k));
 	}
 	return ret ? ret : acm_lex(ps);
 }

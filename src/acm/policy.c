@@ -25,6 +25,7 @@ static const char *const admin_names[ACM_ADMIN_COUNT] = {
 	[ACM_ADMIN_CREATE] = "create",
 	[ACM_ADMIN_MANAGE] = "manage",
 	[ACM_ADMIN_INTROSPECT] = "introspect",
+	[ACM_ADMIN_LOAD_POLICY] = "load_policy",
 };
 
 static const char *const reason_names[ACM_R_COUNT] = {

@@ -116,6 +116,13 @@ static void print_role(struct sbuf *s, const struct acm_policy *pol, const struc
 	for (unsigned int op = 0; op < ACM_ADMIN_COUNT; op++) {
 		bool first = true;
 
+		if (op == ACM_ADMIN_LOAD_POLICY) {
+			for (uint32_t i = 0; i < r->n_grants; i++)
+				if (r->grants[i].op == op)
+					sbf(s, "\tload_policy;\n");
+			continue;
+		}
+
 		for (uint32_t i = 0; i < r->n_grants; i++) {
 			const struct acm_grant *g = &r->grants[i];
 

@@ -178,6 +178,12 @@ static void test_roles(void **state)
 				 rows[i].gid, acm_admin_op_name(rows[i].op), rows[i].label, got);
 	}
 	assert_false(acm_policy_admin_allowed(pol, 1000, NULL, 0, ACM_ADMIN_CREATE, 999, NULL));
+	/* Submitting a policy is its own permission, not implied by create/manage *. */
+	assert_true(acm_policy_may_load(pol, 1500, NULL, 0));
+	assert_false(acm_policy_may_load(pol, 1000, NULL, 0));
+	assert_false(acm_policy_may_load(pol, 0, NULL, 0));
+	assert_false(acm_policy_admin_allowed(pol, 1500, NULL, 0, ACM_ADMIN_LOAD_POLICY, 0, NULL));
+	assert_false(acm_policy_may_load(NULL, 1500, NULL, 0));
 	acm_policy_free(pol);
 }
 

@@ -61,6 +61,13 @@ static void test_no_policy(void **state)
 	assert_int_equal(d.reason, ACM_R_NO_POLICY);
 	assert_int_equal(acm_domain_start_prepare(a, 1, "web_frontend", &txn, &err), -ENOPKG);
 	assert_false(acm_admin_allowed(a, 1000, NULL, 0, ACM_ADMIN_CREATE, "web_frontend"));
+	assert_false(acm_admin_may_load(a, 1500, NULL, 0));
+	acm_free(a);
+	a = with_example();
+	assert_true(acm_admin_may_load(a, 1500, NULL, 0));
+	assert_false(acm_admin_may_load(a, 2001, NULL, 0));
+	assert_true(acm_admin_allowed(a, 2001, NULL, 0, ACM_ADMIN_CREATE, "bank_a_app"));
+	assert_false(acm_admin_allowed(a, 2001, NULL, 0, ACM_ADMIN_CREATE, "nosuch"));
 	acm_free(a);
 }
 
