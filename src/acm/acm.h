@@ -228,6 +228,14 @@ struct acm_rule_info {
 int acm_policy_rule_get(const struct acm_policy *pol, uint32_t rule,
 			struct acm_rule_info *out) ACM_MUST_CHECK;
 
+uint32_t acm_policy_role_count(const struct acm_policy *pol);
+/*
+ * Members of role index: pointers into the policy (valid until it is freed). Returns 0
+ * or -ERANGE.
+ */
+int acm_policy_role_members(const struct acm_policy *pol, uint32_t role, const uint32_t **uids,
+			    uint32_t *n_uids, const uint32_t **gids, uint32_t *n_gids) ACM_MUST_CHECK;
+
 /* True if domains of the two labels may not run at the same time (Chinese Wall). */
 bool acm_policy_labels_conflict(const struct acm_policy *pol, uint32_t a, uint32_t b);
 

@@ -524,3 +524,20 @@ bool acm_policy_labels_conflict(const struct acm_policy *pol, uint32_t a, uint32
 		return false;
 	return acm_set_meets(&pol->labels[a].cw_conflicts, &pol->labels[b].cw_set);
 }
+
+uint32_t acm_policy_role_count(const struct acm_policy *pol)
+{
+	return pol->n_roles;
+}
+
+int acm_policy_role_members(const struct acm_policy *pol, uint32_t role, const uint32_t **uids,
+			    uint32_t *n_uids, const uint32_t **gids, uint32_t *n_gids)
+{
+	if (role >= pol->n_roles)
+		return -ERANGE;
+	*uids = pol->roles[role].uids;
+	*n_uids = pol->roles[role].n_uids;
+	*gids = pol->roles[role].gids;
+	*n_gids = pol->roles[role].n_gids;
+	return 0;
+}

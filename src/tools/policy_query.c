@@ -155,6 +155,93 @@ static unsigned int diff_pair(const struct acm_policy *a, const struct acm_polic
 	return changes;
 }
 
+/* Identities named by either policy: each uid alone, each gid with a uid no policy names. */
+struct ident {
+	uint32_t uid, gid;
+	bool by_gid;
+};
+
+static size_t idents(const struct acm_policy *a, const struct acm_policy *b, struct ident **out)
+{
+	size_t n = 0, cap = 0;
+	struct ident *v = NULL;
+
+	for (int p = 0; p < 2; p++) {
+		const struct acm_policy *pol = p ? b : a;
+
+		for (uint32_t r = 0; r < acm_policy_role_count(pol); r++) {
+			const uint32_t *u, *g;
+			uint32_t nu, ng;
+
+			if (acm_policy_role_members(pol, r, &u, &nu, &g, &ng))
+				continue;
+			for (uint32_t i = 0; i < nu + ng; i++) {
+				struct ident id = { i < nu ? u[i] : UINT32_MAX,
+						    i < nu ? 0 : g[i - nu], i >= nu };
+				bool seen = false;
+
+				for (size_t k = 0; k < n && !seen; k++)
+					seen = !memcmp(&v[k], &id, sizeof(id));
+				if (seen)
+					continue;
+				if (n == cap) {
+					struct ident *nv = realloc(v, (cap = cap ? 2 * cap : 16) *
+									  sizeof(*v));
+					if (!nv)
+						break;
+					v = nv;
+				}
+				v[n++] = id;
+			}
+		}
+	}
+	*out = v;
+	return n;
+}
+
+static unsigned int diff_admins(const struct acm_policy *a, const struct acm_policy *b)
+{
+	struct ident *ids = NULL;
+	size_t n = idents(a, b, &ids);
+	unsigned int changes = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const uint32_t *g = ids[i].by_gid ? &ids[i].gid : NULL;
+		size_t ng = ids[i].by_gid ? 1 : 0;
+		char who[32];
+		bool x, y;
+
+		snprintf(who, sizeof(who), "%s %u", ids[i].by_gid ? "gid" : "uid",
+			 ids[i].by_gid ? ids[i].gid : ids[i].uid);
+		x = acm_policy_may_load(a, ids[i].uid, g, ng);
+		y = acm_policy_may_load(b, ids[i].uid, g, ng);
+		if (x != y) {
+			printf("%c admin %s : load_policy\n", y ? '+' : '-', who);
+			changes++;
+		}
+		for (uint32_t l = 0; l < acm_policy_label_count(a); l++) {
+			uint32_t bl;
+
+			if (acm_policy_label_find(b, acm_policy_label_name(a, l), &bl))
+				continue;
+			for (unsigned int op = 0; op < ACM_ADMIN_LOAD_POLICY; op++) {
+				x = acm_policy_admin_allowed(a, ids[i].uid, g, ng,
+							     (enum acm_admin_op)op, l, NULL);
+				y = acm_policy_admin_allowed(b, ids[i].uid, g, ng,
+							     (enum acm_admin_op)op, bl, NULL);
+				if (x == y)
+					continue;
+				printf("%c admin %s : %s %s\n", y ? '+' : '-', who,
+				       acm_admin_op_name((enum acm_admin_op)op),
+				       acm_policy_label_name(a, l));
+				changes++;
+			}
+		}
+	}
+	free(ids);
+	return changes;
+}
+
 int tool_cmd_diff(int argc, char **argv)
 {
 	struct tool_loaded ia, ib;
@@ -193,6 +280,7 @@ int tool_cmd_diff(int argc, char **argv)
 			if (!acm_policy_label_find(b, acm_policy_label_name(a, o), &bo))
 				changes += diff_pair(a, b, s, o, bs, bo, edges, n_edges);
 	}
+	changes += diff_admins(a, b);
 	printf("%u change(s)\n", changes);
 	rc = EXIT_OK;
 out_free:
