@@ -113,10 +113,8 @@ void acm_errf(struct acm_error *err, const char *fmt, ...) __attribute__((format
 void acm_errat(struct acm_error *err, const char *fname, uint32_t line, uint32_t col,
 	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Name checks and lookups (policy.c). */
+/* True if s is a policy identifier: [A-Za-z_][A-Za-z0-9_]*, at most ACM_NAME_MAX long. */
 bool acm_name_valid(const char *s);
-int acm_find_name(char (*names)[ACM_NAME_MAX + 1], uint32_t n, const char *s, uint32_t *idx);
-int acm_label_cmp(const void *a, const void *b);
 
 /*
  * Sorts, deduplicates and derives (sets, indices, conflicts) a policy built by the
@@ -125,7 +123,7 @@ int acm_label_cmp(const void *a, const void *b);
 int acm_policy_finish(struct acm_policy *pol, const char *fname, struct acm_error *err);
 /* Validates a policy whose arrays are already canonical and derives its indices. */
 int acm_policy_derive(struct acm_policy *pol, const char *fname, struct acm_error *err);
-/* Compares two rules in canonical order. */
+/* Compares two rules in canonical order (op, subject type, object type, ports, audit). */
 int acm_rule_cmp(const void *a, const void *b);
 
 /* Ed25519 verify of msg with a raw public key (bundle.c). */
@@ -147,14 +145,18 @@ struct acm_cache {
 	uint32_t mask;
 };
 
+/* Allocates slots entries (power of two, default 4096, at most 2^20). 0 or -ENOMEM. */
 int acm_cache_init(struct acm_cache *c, unsigned int slots);
 void acm_cache_destroy(struct acm_cache *c);
+/* On a hit for generation gen, fills d (allow, reason, rule, labels) and returns true. */
 bool acm_cache_get(const struct acm_cache *c, uint32_t gen, uint32_t sl, uint32_t ol,
 		   enum acm_op op, uint32_t port, struct acm_decision *d);
+/* Stores d for the key, evicting whatever held its slot. */
 void acm_cache_put(struct acm_cache *c, uint32_t gen, uint32_t sl, uint32_t ol, enum acm_op op,
 		   uint32_t port, const struct acm_decision *d);
 /* Drops entries whose subject or object label is label; returns how many. */
 unsigned int acm_cache_purge_label(struct acm_cache *c, uint32_t label);
+/* Empties every slot. */
 void acm_cache_clear(struct acm_cache *c);
 
 /* Audit rate limiter (audit.c). */
@@ -234,6 +236,7 @@ struct acm_parser {
 int acm_lex(struct acm_parser *ps);
 /* How a token reads in a message ("end of file", "a string", or its text). */
 const char *acm_tok_describe(const struct acm_tok *t);
+/* Is the token this punctuation / this bare word? */
 bool acm_tok_punct(const struct acm_tok *t, const char *s);
 bool acm_tok_word(const struct acm_tok *t, const char *s);
 /* Consumes punctuation punct or fails with "expected 'punct' after". Returns 0/-EINVAL. */

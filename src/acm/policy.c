@@ -107,27 +107,6 @@ bool acm_name_valid(const char *s)
 	return n <= ACM_NAME_MAX;
 }
 
-int acm_find_name(char (*names)[ACM_NAME_MAX + 1], uint32_t n, const char *s, uint32_t *idx)
-{
-	uint32_t lo = 0, hi = n;
-
-	/* Name arrays are sorted once a policy is finished; binary search. */
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(names[mid], s);
-
-		if (c == 0) {
-			*idx = mid;
-			return 0;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -ENOENT;
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -135,7 +114,7 @@ static int cmp_u32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int acm_label_cmp(const void *a, const void *b)
+static int label_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct acm_label *)a)->name, ((const struct acm_label *)b)->name);
 }
@@ -264,7 +243,7 @@ int acm_policy_finish(struct acm_policy *pol, const char *fname, struct acm_erro
 		goto out_free;
 	for (uint32_t i = 0; i < pol->n_labels; i++)
 		memcpy(old_names[i], pol->labels[i].name, sizeof(old_names[i]));
-	sort(pol->labels, pol->n_labels, sizeof(*pol->labels), acm_label_cmp);
+	sort(pol->labels, pol->n_labels, sizeof(*pol->labels), label_cmp);
 	for (uint32_t i = 0; i < pol->n_labels; i++) {
 		uint32_t j;
 

@@ -299,9 +299,6 @@ static int cmd_show(int argc, char **argv)
 	return text ? EXIT_OK : EXIT_REFUSED;
 }
 
-int tool_cmd_eval(int argc, char **argv);
-int tool_cmd_diff(int argc, char **argv);
-
 static const struct cmd cmds[] = {
 	{ "keygen", cmd_keygen, "PREFIX", "create an Ed25519 key pair PREFIX.key, PREFIX.pub" },
 	{ "check", cmd_check, "[--strict] FILE...", "parse and lint; --strict fails on warnings" },

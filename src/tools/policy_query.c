@@ -10,9 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int tool_cmd_eval(int argc, char **argv);
-int tool_cmd_diff(int argc, char **argv);
-
 static int usage(const char *cmd, const char *what)
 {
 	fprintf(stderr, "bulwark-policy %s: %s (see --help)\n", cmd, what);

@@ -33,6 +33,10 @@ struct acm_policy *tool_load(const char *path, struct tool_loaded *info);
 int tool_key_write(const char *prefix, const uint8_t priv[ACM_KEY_LEN]);
 /* Reads a PEM Ed25519 private or public key. Returns 0 or -errno after printing why. */
 int tool_key_read(const char *path, bool private_key, uint8_t out[ACM_KEY_LEN]);
+/* The eval and diff commands (policy_query.c); argv[0] is the command name. Exit code. */
+int tool_cmd_eval(int argc, char **argv);
+int tool_cmd_diff(int argc, char **argv);
+
 /* Lower-case hex of n bytes into out (2n + 1 bytes). */
 void tool_hex(const uint8_t *p, size_t n, char *out);
 
