@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "irq.h"
 #include "layout.h"
 #include "util.h"
 #include "vm.h"
@@ -91,6 +92,7 @@ int vm_open(struct vm *vm, unsigned int ncpus, uint64_t mem_size, char *err, siz
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
 	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_mutex_init(&vm->irq_lock, NULL);
 	pthread_cond_init(&vm->pause_cond, NULL);
 	vm->ncpus = ncpus;
 
@@ -148,6 +150,8 @@ int vm_open(struct vm *vm, unsigned int ncpus, uint64_t mem_size, char *err, siz
 	ret = map_memory(vm, mem_size, err, errlen);
 	if (ret < 0)
 		return ret;
+	if (irq_init(vm) < 0)
+		return fail(-ENOMEM, err, errlen, "out of memory");
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC);
 	if (vm->stop_efd < 0)
 		return fail(-errno, err, errlen, "eventfd: %s", strerror(errno));
@@ -184,6 +188,8 @@ void vm_close(struct vm *vm)
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 	pthread_mutex_destroy(&vm->pause_lock);
+	pthread_mutex_destroy(&vm->irq_lock);
+	free(vm->irq_routes);
 	pthread_cond_destroy(&vm->pause_cond);
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->mem_fd = vm->stop_efd = -1;

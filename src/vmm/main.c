@@ -19,6 +19,7 @@
 #include "console.h"
 #include "control.h"
 #include "ctl.h"
+#include "devices.h"
 #include "evloop.h"
 #include "layout.h"
 #include "pci.h"
@@ -57,6 +58,7 @@ struct vmm {
 	struct platform plat;
 	struct pci_bus pci;
 	struct control ctl;
+	struct devices devs;
 	struct vm vm;
 	uint64_t t0_ns;
 };
@@ -229,6 +231,11 @@ static int run_once(struct vmm *m, int sigfd)
 		ret = -die(VMM_EXIT_HOST, "registering devices: %s", strerror(-ret));
 		goto out_close;
 	}
+	ret = devices_create(&m->devs, &m->cfg, vm, &m->pci, &m->loop, err, sizeof(err));
+	if (ret < 0) {
+		ret = -die(VMM_EXIT_HOST, "%s", err);
+		goto out_close;
+	}
 	ret = vcpu_create_all(vm, err, sizeof(err));
 	if (ret < 0) {
 		ret = -die(VMM_EXIT_HOST, "%s", err);
@@ -268,6 +275,7 @@ static int run_once(struct vmm *m, int sigfd)
 	ret = reason;
 out_close:
 	control_attach(&m->ctl, NULL, NULL);
+	devices_destroy(&m->devs);
 	vm_close(vm);
 	return ret;
 }

@@ -10,6 +10,8 @@
 
 #define CFG_ENABLE (1U << 31)
 #define PCI_COMMAND 0x04
+#define PCI_COMMAND_MEMORY 0x2
+#define PCI_BAR0 0x10
 #define PCI_HOST_BRIDGE_CLASS 0x060000
 /* Intel's id for a generic host bridge, as other VMMs present it; Linux's conf1 probe accepts it. */
 #define HB_VENDOR 0x8086
@@ -32,6 +34,53 @@ void pci_dev_init(struct pci_dev *d, uint16_t vendor, uint16_t device, uint32_t 
 	d->wmask[PCI_COMMAND + 1] = 0x04;
 }
 
+int pci_dev_set_bar(struct pci_dev *d, unsigned int bar, uint32_t size, uint32_t addr,
+		    const struct bus_ops *ops, void *opaque)
+{
+	uint32_t mask;
+
+	if (bar >= PCI_BARS || size < 4096 || (size & (size - 1)) || (addr & (size - 1)) || !ops)
+		return -EINVAL;
+	d->bar[bar] = (struct pci_bar){ .size = size, .ops = ops, .opaque = opaque };
+	/* 32-bit, non-prefetchable memory BAR: the address bits above the size are writable. */
+	mask = ~(size - 1);
+	memcpy(d->cfg + PCI_BAR0 + 4 * bar, &addr, 4);
+	memcpy(d->wmask + PCI_BAR0 + 4 * bar, &mask, 4);
+	return 0;
+}
+
+/* Caller holds the bus lock. Maps or unmaps every BAR to follow the guest's settings. */
+static void update_bars(struct pci_dev *d)
+{
+	uint16_t cmd;
+
+	memcpy(&cmd, d->cfg + PCI_COMMAND, 2);
+	for (unsigned int i = 0; i < PCI_BARS; i++) {
+		struct pci_bar *bar = &d->bar[i];
+		uint32_t addr;
+		uint64_t want;
+
+		if (!bar->size)
+			continue;
+		memcpy(&addr, d->cfg + PCI_BAR0 + 4 * i, 4);
+		addr &= ~(bar->size - 1);
+		want = (cmd & PCI_COMMAND_MEMORY) ? addr : 0;
+		/* Only inside the host bridge's window: never over RAM, the IOAPIC or LAPIC. */
+		if (want && (want < LAYOUT_PCI_MMIO_START ||
+			     want + bar->size > LAYOUT_PCI_MMIO_START + LAYOUT_PCI_MMIO_SIZE))
+			want = 0;
+		if (want == bar->mapped)
+			continue;
+		if (bar->mapped)
+			bus_unregister(d->mmio, bar->mapped);
+		bar->mapped = 0;
+		if (want && bus_register(d->mmio, want, bar->size, bar->ops, bar->opaque, "pci-bar") == 0)
+			bar->mapped = want;
+		if (d->ops && d->ops->bar_mapped)
+			d->ops->bar_mapped(d, i, bar->mapped);
+	}
+}
+
 uint32_t pci_cfg_read(struct pci_bus *b, unsigned int slot, unsigned int off, unsigned int size)
 {
 	uint32_t v = 0;
@@ -41,6 +90,8 @@ uint32_t pci_cfg_read(struct pci_bus *b, unsigned int slot, unsigned int off, un
 		return 0xffffffff;
 	pthread_mutex_lock(&b->lock);
 	d = b->slot[slot];
+	if (d && d->ops && d->ops->cfg_refresh)
+		d->ops->cfg_refresh(d, off, size);
 	if (d)
 		memcpy(&v, d->cfg + off, size);
 	pthread_mutex_unlock(&b->lock);
@@ -64,6 +115,8 @@ void pci_cfg_write(struct pci_bus *b, unsigned int slot, unsigned int off, uint3
 
 			d->cfg[off + i] = (uint8_t)((d->cfg[off + i] & ~m) | (nb & m));
 		}
+		if (off < PCI_BAR0 + 4 * PCI_BARS && off + size > PCI_COMMAND)
+			update_bars(d);
 		if (d->ops && d->ops->cfg_written)
 			d->ops->cfg_written(d, off, size);
 	}
@@ -141,10 +194,13 @@ int pci_add(struct pci_bus *b, unsigned int slot, struct pci_dev *d)
 	if (slot >= PCI_SLOTS || !d)
 		return -EINVAL;
 	pthread_mutex_lock(&b->lock);
-	if (b->slot[slot])
+	if (b->slot[slot]) {
 		ret = -EBUSY;
-	else
+	} else {
+		d->mmio = &b->vm->mmio;
 		b->slot[slot] = d;
+		update_bars(d);
+	}
 	pthread_mutex_unlock(&b->lock);
 	return ret;
 }
@@ -155,6 +211,7 @@ int pci_init(struct pci_bus *b, struct vm *vm)
 
 	memset(b, 0, sizeof(*b));
 	pthread_mutex_init(&b->lock, NULL);
+	b->vm = vm;
 	pci_dev_init(&b->host_bridge, HB_VENDOR, HB_DEVICE, PCI_HOST_BRIDGE_CLASS, 0);
 	ret = pci_add(b, 0, &b->host_bridge);
 	if (ret == 0)

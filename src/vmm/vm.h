@@ -53,6 +53,11 @@ struct vm {
 	pthread_cond_t pause_cond;
 	int paused;
 	unsigned int parked;
+	/* GSI routing (irq.c). */
+	pthread_mutex_t irq_lock;
+	struct kvm_irq_routing_entry *irq_routes;
+	unsigned int irq_nroutes;
+	uint32_t irq_next_gsi;
 };
 
 /*

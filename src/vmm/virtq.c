@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Split virtqueues (virtio 1.2, 2.7): taking descriptor chains from the guest and giving
+ * them back. The guest writes these rings concurrently and may be hostile: every
+ * descriptor is copied once, then checked; every index is bounded by the queue size.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+#include "virtio.h"
+
+#define VIRTQ_DESC_F_NEXT 1
+#define VIRTQ_DESC_F_WRITE 2
+#define VIRTQ_DESC_F_INDIRECT 4
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
+
+struct virtq_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+static bool event_idx(const struct virtq *q)
+{
+	return q->dev->driver_features & (1ULL << VIRTIO_F_RING_EVENT_IDX);
+}
+
+/* Host pointers to the rings; queue enable checked that they lie in guest RAM. */
+static uint8_t *avail(const struct virtq *q)
+{
+	return vm_gpa(q->dev->vm, q->avail_gpa, 6 + 2ULL * q->size);
+}
+
+static uint8_t *used(const struct virtq *q)
+{
+	return vm_gpa(q->dev->vm, q->used_gpa, 6 + 8ULL * q->size);
+}
+
+static uint16_t load16(const uint8_t *p)
+{
+	return __atomic_load_n((const uint16_t *)(const void *)p, __ATOMIC_ACQUIRE);
+}
+
+static void store16(uint8_t *p, uint16_t v)
+{
+	__atomic_store_n((uint16_t *)(void *)p, v, __ATOMIC_RELEASE);
+}
+
+static int broken(struct virtq *q, const char *why)
+{
+	virtio_set_broken(q->dev, why);
+	return -EIO;
+}
+
+int virtq_pop(struct virtq *q, struct virtq_chain *c)
+{
+	const struct virtq_desc *table;
+	uint8_t *av = avail(q);
+	uint16_t idx, head, i;
+	bool seen_write = false;
+
+	if (!q->ready || !av || q->dev->broken)
+		return q->dev->broken ? -EIO : 0;
+	idx = load16(av + 2);
+	if (idx == q->last_avail && event_idx(q)) {
+		/*
+		 * Ask for a kick at the next buffer, then look again: the driver may have
+		 * added one before it could see the new avail_event (2.7.10).
+		 */
+		uint8_t *u = used(q);
+
+		store16(u + 4 + 8 * q->size, q->last_avail);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		idx = load16(av + 2);
+	}
+	if (idx == q->last_avail)
+		return 0;
+	if ((uint16_t)(idx - q->last_avail) > q->size)
+		return broken(q, "avail index ran more than a queue ahead");
+	head = load16(av + 4 + 2 * (q->last_avail % q->size));
+	if (head >= q->size)
+		return broken(q, "avail ring names a descriptor beyond the queue");
+	table = vm_gpa(q->dev->vm, q->desc_gpa, 16ULL * q->size);
+	if (!table)
+		return broken(q, "descriptor table left guest RAM");
+
+	c->head = head;
+	c->nbufs = c->nread = 0;
+	c->read_len = c->write_len = 0;
+	i = head;
+	for (;;) {
+		struct virtq_desc d;
+		struct virtq_buf *b;
+		void *p;
+
+		/* A loop in the chain shows up as a chain longer than the queue. */
+		if (c->nbufs == q->size)
+			return broken(q, "descriptor chain loops or is longer than the queue");
+		/* Copy, then check: the guest may rewrite the table while we look at it. */
+		memcpy(&d, &table[i], sizeof(d));
+		if (d.flags & VIRTQ_DESC_F_INDIRECT)
+			return broken(q, "indirect descriptor (feature not offered)");
+		if (d.len == 0)
+			p = NULL;
+		else if (!(p = vm_gpa(q->dev->vm, d.addr, d.len)))
+			return broken(q, "descriptor points outside guest RAM");
+		if (d.flags & VIRTQ_DESC_F_WRITE) {
+			seen_write = true;
+			c->write_len += d.len;
+		} else {
+			if (seen_write)
+				return broken(q, "readable descriptor after a writable one");
+			c->nread++;
+			c->read_len += d.len;
+		}
+		b = &c->buf[c->nbufs++];
+		b->addr = p;
+		b->len = d.len;
+		b->write = d.flags & VIRTQ_DESC_F_WRITE;
+		if (!(d.flags & VIRTQ_DESC_F_NEXT))
+			break;
+		if (d.next >= q->size)
+			return broken(q, "descriptor's next is beyond the queue");
+		i = d.next;
+	}
+	q->last_avail++;
+	q->chains++;
+	return 1;
+}
+
+void virtq_push(struct virtq *q, uint16_t head, uint32_t len)
+{
+	uint8_t *u = used(q);
+	uint32_t elem[2] = { head, len };
+
+	if (!u)
+		return;
+	memcpy(u + 4 + 8 * (q->used_idx % q->size), elem, sizeof(elem));
+	q->used_idx++;
+	/* The element must be visible before the index that publishes it. */
+	store16(u + 2, q->used_idx);
+}
+
+void virtq_notify_guest(struct virtq *q)
+{
+	uint8_t *av = avail(q);
+	bool need;
+
+	if (!av)
+		return;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (event_idx(q)) {
+		uint16_t used_event = load16(av + 4 + 2 * q->size);
+		uint16_t old = q->signalled_used, new = q->used_idx;
+
+		/* vring_need_event (2.7.10): did we pass used_event since the last signal? */
+		need = !q->signalled_valid ||
+		       (uint16_t)(new - used_event - 1) < (uint16_t)(new - old);
+	} else {
+		need = !(load16(av) & VIRTQ_AVAIL_F_NO_INTERRUPT);
+	}
+	if (!need)
+		return;
+	q->signalled_used = q->used_idx;
+	q->signalled_valid = true;
+	virtio_signal_queue(q);
+}
+
+size_t virtq_chain_read(const struct virtq_chain *c, uint64_t off, void *dst, size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned int i = 0; i < c->nread && done < len; i++) {
+		const struct virtq_buf *b = &c->buf[i];
+		size_t n;
+
+		if (off >= b->len) {
+			off -= b->len;
+			continue;
+		}
+		n = b->len - off;
+		if (n > len - done)
+			n = len - done;
+		memcpy((uint8_t *)dst + done, (uint8_t *)b->addr + off, n);
+		done += n;
+		off = 0;
+	}
+	return done;
+}
+
+size_t virtq_chain_write(const struct virtq_chain *c, uint64_t off, const void *src, size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned int i = c->nread; i < c->nbufs && done < len; i++) {
+		const struct virtq_buf *b = &c->buf[i];
+		size_t n;
+
+		if (off >= b->len) {
+			off -= b->len;
+			continue;
+		}
+		n = b->len - off;
+		if (n > len - done)
+			n = len - done;
+		memcpy((uint8_t *)b->addr + off, (const uint8_t *)src + done, n);
+		done += n;
+		off = 0;
+	}
+	return done;
+}
