@@ -49,6 +49,12 @@ int util_pread_full(int fd, void *buf, size_t len, uint64_t off) MUST_CHECK;
  */
 int util_open_regular(const char *path, uint64_t *size) MUST_CHECK;
 
+/*
+ * Formats one line into err (errlen bytes, always terminated) and returns ret:
+ * `return util_fail(-EINVAL, err, errlen, "bad %s", what);`.
+ */
+int util_fail(int ret, char *err, size_t errlen, const char *fmt, ...) PRINTF_LIKE(4, 5);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t util_now_ns(void);
 

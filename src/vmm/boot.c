@@ -21,16 +21,6 @@
 #define LOADER_TYPE_UNDEFINED 0xff
 #define SETUP_HEAP_END 0xfe00
 
-PRINTF_LIKE(4, 5) static int fail(int ret, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
 int boot_parse_bzimage(const uint8_t *img, size_t len, uint64_t file_len, struct boot_image *out,
 		       char *err, size_t errlen)
 {
@@ -40,23 +30,23 @@ int boot_parse_bzimage(const uint8_t *img, size_t len, uint64_t file_len, struct
 	uint16_t flag;
 
 	if (len > file_len)
-		return fail(-EINVAL, err, errlen, "internal: header buffer larger than the file");
+		return util_fail(-EINVAL, err, errlen, "internal: header buffer larger than the file");
 	if (len < HDR_MAGIC_OFFSET + sizeof(magic) || len < HDR_OFFSET + sizeof(h))
-		return fail(-ENOEXEC, err, errlen, "not a bzImage: only %llu bytes",
+		return util_fail(-ENOEXEC, err, errlen, "not a bzImage: only %llu bytes",
 			    (unsigned long long)file_len);
 	memcpy(&magic, img + HDR_MAGIC_OFFSET, sizeof(magic));
 	memcpy(&flag, img + BOOT_FLAG_OFFSET, sizeof(flag));
 	if (magic != HDR_MAGIC || flag != BOOT_FLAG)
-		return fail(-ENOEXEC, err, errlen, "not a bzImage: no HdrS boot header");
+		return util_fail(-ENOEXEC, err, errlen, "not a bzImage: no HdrS boot header");
 	memcpy(&h, img + HDR_OFFSET, sizeof(h));
 	if (h.version < MIN_PROTOCOL)
-		return fail(-ENOEXEC, err, errlen,
+		return util_fail(-ENOEXEC, err, errlen,
 			    "boot protocol %u.%02u is too old: need 2.12 or later (64-bit entry)",
 			    h.version >> 8, h.version & 0xff);
 	if (!(h.xloadflags & XLF_KERNEL_64))
-		return fail(-ENOEXEC, err, errlen, "kernel has no 64-bit entry point (xloadflags)");
+		return util_fail(-ENOEXEC, err, errlen, "kernel has no 64-bit entry point (xloadflags)");
 	if (!(h.loadflags & LOADED_HIGH))
-		return fail(-ENOEXEC, err, errlen, "kernel is not a bzImage (zImage not supported)");
+		return util_fail(-ENOEXEC, err, errlen, "kernel is not a bzImage (zImage not supported)");
 	/* The header's own length is encoded in the jump at 0x200 (boot.rst). */
 	hdr_end = 0x202 + img[0x201];
 	if (hdr_end > HDR_OFFSET + sizeof(h))
@@ -64,21 +54,21 @@ int boot_parse_bzimage(const uint8_t *img, size_t len, uint64_t file_len, struct
 	setup_sects = h.setup_sects ? h.setup_sects : 4;
 	out->setup_len = (setup_sects + 1) * 512;
 	if (out->setup_len >= file_len || out->setup_len > len || out->setup_len < hdr_end)
-		return fail(-EINVAL, err, errlen,
+		return util_fail(-EINVAL, err, errlen,
 			    "bzImage truncated: %zu bytes of setup but the file has %llu", out->setup_len,
 			    (unsigned long long)file_len);
 	out->setup = img;
 	out->kernel_offset = out->setup_len;
 	out->kernel_len = file_len - out->setup_len;
 	if ((uint64_t)h.syssize * 16 > out->kernel_len)
-		return fail(-EINVAL, err, errlen,
+		return util_fail(-EINVAL, err, errlen,
 			    "bzImage truncated: header says %llu bytes of kernel, file has %llu",
 			    (unsigned long long)h.syssize * 16, (unsigned long long)out->kernel_len);
 	if (h.init_size == 0 || h.init_size > 1U << 30)
-		return fail(-EINVAL, err, errlen, "bzImage header: implausible init_size %u",
+		return util_fail(-EINVAL, err, errlen, "bzImage header: implausible init_size %u",
 			    h.init_size);
 	if (h.kernel_alignment & (h.kernel_alignment - 1))
-		return fail(-EINVAL, err, errlen, "bzImage header: kernel_alignment %#x is not a power of 2",
+		return util_fail(-EINVAL, err, errlen, "bzImage header: kernel_alignment %#x is not a power of 2",
 			    h.kernel_alignment);
 	out->version = h.version;
 	out->init_size = h.init_size;
@@ -100,7 +90,7 @@ int boot_plan_layout(const struct boot_image *k, uint64_t mem_size, uint64_t ini
 	if (k->cmdline_size && k->cmdline_size < cmax)
 		cmax = k->cmdline_size;
 	if (cmdline_len > cmax)
-		return fail(-E2BIG, err, errlen, "command line is %zu bytes; this kernel takes at most %zu",
+		return util_fail(-E2BIG, err, errlen, "command line is %zu bytes; this kernel takes at most %zu",
 			    cmdline_len, cmax);
 
 	/*
@@ -109,18 +99,18 @@ int boot_plan_layout(const struct boot_image *k, uint64_t mem_size, uint64_t ini
 	 */
 	load = k->pref_address ? k->pref_address : LAYOUT_HIMEM;
 	if (load < LAYOUT_HIMEM || load >= LAYOUT_MMIO32_START)
-		return fail(-EINVAL, err, errlen, "bzImage header: pref_address %#llx is unusable",
+		return util_fail(-EINVAL, err, errlen, "bzImage header: pref_address %#llx is unusable",
 			    (unsigned long long)load);
 	load = ALIGN_UP(load, (uint64_t)k->kernel_alignment);
 	end = load + (k->init_size > k->kernel_len ? k->init_size : k->kernel_len);
 	if (k->kernel_len >= LAYOUT_MMIO32_START)
-		return fail(-ENOSPC, err, errlen, "kernel image larger than 3 GiB");
+		return util_fail(-ENOSPC, err, errlen, "kernel image larger than 3 GiB");
 	end = ALIGN_UP(end, 4096ULL);
 
 	p->low_mem_end = mem_size < LAYOUT_MMIO32_START ? mem_size : LAYOUT_MMIO32_START;
 	need = end + ALIGN_UP(initrd_len, 4096ULL);
 	if (need > p->low_mem_end)
-		return fail(-ENOSPC, err, errlen,
+		return util_fail(-ENOSPC, err, errlen,
 			    "memory too small: kernel%s needs %llu MiB below 3 GiB, the guest has %llu MiB",
 			    initrd_len ? " and initrd" : "",
 			    (unsigned long long)((need + MiB - 1) / MiB),
@@ -135,7 +125,7 @@ int boot_plan_layout(const struct boot_image *k, uint64_t mem_size, uint64_t ini
 		if (k->initrd_addr_max && (uint64_t)k->initrd_addr_max + 1 < top)
 			top = (uint64_t)k->initrd_addr_max + 1;
 		if (top < end || top - end < initrd_len)
-			return fail(-ENOSPC, err, errlen,
+			return util_fail(-ENOSPC, err, errlen,
 				    "initrd (%llu MiB) does not fit between the kernel and initrd_addr_max",
 				    (unsigned long long)((initrd_len + MiB - 1) / MiB));
 		p->initrd_gpa = ALIGN_DOWN(top - initrd_len, 4096ULL);

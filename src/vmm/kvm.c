@@ -18,16 +18,6 @@
 
 #define KVM_MAX_CPUID_ENTRIES 256
 
-PRINTF_LIKE(4, 5) static int fail(int ret, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
 unsigned int vm_max_vcpus(int kvm_fd)
 {
 	int n = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
@@ -55,18 +45,18 @@ static int map_memory(struct vm *vm, uint64_t mem_size, char *err, size_t errlen
 
 	vm->mem_fd = memfd_create("bulwark-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (vm->mem_fd < 0)
-		return fail(-errno, err, errlen, "memfd_create: %s", strerror(errno));
+		return util_fail(-errno, err, errlen, "memfd_create: %s", strerror(errno));
 	if (ftruncate(vm->mem_fd, (off_t)mem_size) < 0)
-		return fail(-errno, err, errlen, "cannot size guest RAM to %llu MiB: %s",
+		return util_fail(-errno, err, errlen, "cannot size guest RAM to %llu MiB: %s",
 			    (unsigned long long)(mem_size / MiB), strerror(errno));
 	/* The size is fixed for the VM's life: nobody holding the fd may shrink it under us. */
 	if (fcntl(vm->mem_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
-		return fail(-errno, err, errlen, "sealing guest RAM: %s", strerror(errno));
+		return util_fail(-errno, err, errlen, "sealing guest RAM: %s", strerror(errno));
 	vm->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
 		       vm->mem_fd, 0);
 	if (vm->mem == MAP_FAILED) {
 		vm->mem = NULL;
-		return fail(-errno, err, errlen, "cannot map %llu MiB of guest RAM: %s",
+		return util_fail(-errno, err, errlen, "cannot map %llu MiB of guest RAM: %s",
 			    (unsigned long long)(mem_size / MiB), strerror(errno));
 	}
 	vm->mem_size = mem_size;
@@ -77,7 +67,7 @@ static int map_memory(struct vm *vm, uint64_t mem_size, char *err, size_t errlen
 	if (ret == 0 && mem_size > vm->low_size)
 		ret = set_slot(vm, 1, LAYOUT_4G, mem_size - vm->low_size, vm->mem + vm->low_size);
 	if (ret < 0)
-		return fail(ret, err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-ret));
+		return util_fail(ret, err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-ret));
 	return 0;
 }
 
@@ -98,12 +88,12 @@ int vm_open(struct vm *vm, unsigned int ncpus, uint64_t mem_size, char *err, siz
 
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0)
-		return fail(-errno, err, errlen, "cannot open /dev/kvm: %s%s", strerror(errno),
+		return util_fail(-errno, err, errlen, "cannot open /dev/kvm: %s%s", strerror(errno),
 			    errno == EACCES ? " (add the user to the kvm group)" :
 			    errno == ENOENT ? " (is the kvm module loaded?)" : "");
 	ret = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (ret != KVM_API_VERSION)
-		return fail(-EINVAL, err, errlen, "KVM API version %d, need %d", ret, KVM_API_VERSION);
+		return util_fail(-EINVAL, err, errlen, "KVM API version %d, need %d", ret, KVM_API_VERSION);
 	static const struct { int cap; const char *name; } caps[] = {
 		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
 		{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
@@ -114,50 +104,50 @@ int vm_open(struct vm *vm, unsigned int ncpus, uint64_t mem_size, char *err, siz
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(caps); i++)
 		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0)
-			return fail(-ENOTSUP, err, errlen, "this KVM lacks %s", caps[i].name);
+			return util_fail(-ENOTSUP, err, errlen, "this KVM lacks %s", caps[i].name);
 	max = vm_max_vcpus(vm->kvm_fd);
 	if (ncpus > max)
-		return fail(-E2BIG, err, errlen, "%u vCPUs requested; this host's KVM allows %u",
+		return util_fail(-E2BIG, err, errlen, "%u vCPUs requested; this host's KVM allows %u",
 			    ncpus, max);
 	ret = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (ret <= 0)
-		return fail(-EINVAL, err, errlen, "KVM_GET_VCPU_MMAP_SIZE failed");
+		return util_fail(-EINVAL, err, errlen, "KVM_GET_VCPU_MMAP_SIZE failed");
 	vm->run_size = (size_t)ret;
 
 	vm->cpuid = calloc(1, sizeof(*vm->cpuid) +
 				      KVM_MAX_CPUID_ENTRIES * sizeof(vm->cpuid->entries[0]));
 	if (!vm->cpuid)
-		return fail(-ENOMEM, err, errlen, "out of memory");
+		return util_fail(-ENOMEM, err, errlen, "out of memory");
 	vm->cpuid->nent = KVM_MAX_CPUID_ENTRIES;
 	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) < 0)
-		return fail(-errno, err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+		return util_fail(-errno, err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
 
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
-		return fail(-errno, err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
+		return util_fail(-errno, err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
 	/* Intel needs these three pages below 4 GiB for real-mode emulation; AMD ignores them. */
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_KVM_TSS) < 0)
-		return fail(-errno, err, errlen, "KVM_SET_TSS_ADDR: %s", strerror(errno));
+		return util_fail(-errno, err, errlen, "KVM_SET_TSS_ADDR: %s", strerror(errno));
 	uint64_t idmap = LAYOUT_KVM_IDENTITY_MAP;
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0 &&
 	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
-		return fail(-errno, err, errlen, "KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
+		return util_fail(-errno, err, errlen, "KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		return fail(-errno, err, errlen, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+		return util_fail(-errno, err, errlen, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
-		return fail(-errno, err, errlen, "KVM_CREATE_PIT2: %s", strerror(errno));
+		return util_fail(-errno, err, errlen, "KVM_CREATE_PIT2: %s", strerror(errno));
 
 	ret = map_memory(vm, mem_size, err, errlen);
 	if (ret < 0)
 		return ret;
 	if (irq_init(vm) < 0)
-		return fail(-ENOMEM, err, errlen, "out of memory");
+		return util_fail(-ENOMEM, err, errlen, "out of memory");
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC);
 	if (vm->stop_efd < 0)
-		return fail(-errno, err, errlen, "eventfd: %s", strerror(errno));
+		return util_fail(-errno, err, errlen, "eventfd: %s", strerror(errno));
 	vm->vcpus = calloc(ncpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
-		return fail(-ENOMEM, err, errlen, "out of memory");
+		return util_fail(-ENOMEM, err, errlen, "out of memory");
 	for (unsigned int i = 0; i < ncpus; i++)
 		vm->vcpus[i].fd = -1;
 	return 0;

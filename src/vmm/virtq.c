@@ -169,11 +169,14 @@ void virtq_notify_guest(struct virtq *q)
 	virtio_signal_queue(q);
 }
 
-size_t virtq_chain_read(const struct virtq_chain *c, uint64_t off, void *dst, size_t len)
+/* Copies between a flat buffer and the chain's readable (to_guest false) or writable buffers. */
+static size_t chain_copy(const struct virtq_chain *c, uint64_t off, uint8_t *flat, size_t len,
+			 bool to_guest)
 {
+	unsigned int first = to_guest ? c->nread : 0, end = to_guest ? c->nbufs : c->nread;
 	size_t done = 0;
 
-	for (unsigned int i = 0; i < c->nread && done < len; i++) {
+	for (unsigned int i = first; i < end && done < len; i++) {
 		const struct virtq_buf *b = &c->buf[i];
 		size_t n;
 
@@ -184,31 +187,22 @@ size_t virtq_chain_read(const struct virtq_chain *c, uint64_t off, void *dst, si
 		n = b->len - off;
 		if (n > len - done)
 			n = len - done;
-		memcpy((uint8_t *)dst + done, (uint8_t *)b->addr + off, n);
+		if (to_guest)
+			memcpy((uint8_t *)b->addr + off, flat + done, n);
+		else
+			memcpy(flat + done, (uint8_t *)b->addr + off, n);
 		done += n;
 		off = 0;
 	}
 	return done;
 }
 
+size_t virtq_chain_read(const struct virtq_chain *c, uint64_t off, void *dst, size_t len)
+{
+	return chain_copy(c, off, dst, len, false);
+}
+
 size_t virtq_chain_write(const struct virtq_chain *c, uint64_t off, const void *src, size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned int i = c->nread; i < c->nbufs && done < len; i++) {
-		const struct virtq_buf *b = &c->buf[i];
-		size_t n;
-
-		if (off >= b->len) {
-			off -= b->len;
-			continue;
-		}
-		n = b->len - off;
-		if (n > len - done)
-			n = len - done;
-		memcpy((uint8_t *)b->addr + off, (const uint8_t *)src + done, n);
-		done += n;
-		off = 0;
-	}
-	return done;
+	return chain_copy(c, off, (uint8_t *)(uintptr_t)src, len, true);
 }

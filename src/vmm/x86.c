@@ -43,16 +43,6 @@
 #define APIC_MODE_NMI 0x4
 #define APIC_MODE_EXTINT 0x7
 
-PRINTF_LIKE(4, 5) static int fail(int ret, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
 static uint64_t gdt_entry(uint16_t flags, uint32_t base, uint32_t limit)
 {
 	return ((uint64_t)(base & 0xff000000) << 32) | ((uint64_t)(flags & 0xf0ff) << 40) |
@@ -96,14 +86,14 @@ static int set_cpuid(struct vcpu *v, char *err, size_t errlen)
 	int ret;
 
 	if (!c)
-		return fail(-ENOMEM, err, errlen, "out of memory");
+		return util_fail(-ENOMEM, err, errlen, "out of memory");
 	memcpy(c, vm->cpuid, sz);
 	ret = cpuid_filter(c, v->index, vm->ncpus);
 	if (ret == 0 && ioctl(v->fd, KVM_SET_CPUID2, c) < 0)
 		ret = -errno;
 	free(c);
 	if (ret < 0)
-		return fail(ret, err, errlen, "setting CPUID of vCPU %u: %s", v->index, strerror(-ret));
+		return util_fail(ret, err, errlen, "setting CPUID of vCPU %u: %s", v->index, strerror(-ret));
 	return 0;
 }
 
@@ -136,7 +126,7 @@ static int set_msrs(struct vcpu *v, char *err, size_t errlen)
 	}
 	n = ioctl(v->fd, KVM_SET_MSRS, &m.hdr);
 	if (n < 0 || (size_t)n != ARRAY_SIZE(init))
-		return fail(-EINVAL, err, errlen, "KVM_SET_MSRS on vCPU %u: MSR %#x refused", v->index,
+		return util_fail(-EINVAL, err, errlen, "KVM_SET_MSRS on vCPU %u: MSR %#x refused", v->index,
 			    n < 0 ? 0 : init[n].index);
 	return 0;
 }
@@ -147,7 +137,7 @@ static int set_lapic(struct vcpu *v, char *err, size_t errlen)
 	uint32_t lvt;
 
 	if (ioctl(v->fd, KVM_GET_LAPIC, &s) < 0)
-		return fail(-errno, err, errlen, "KVM_GET_LAPIC: %s", strerror(errno));
+		return util_fail(-errno, err, errlen, "KVM_GET_LAPIC: %s", strerror(errno));
 	/* As a PC BIOS leaves them: LINT0 carries the PIC (ExtINT), LINT1 the NMI. */
 	memcpy(&lvt, &s.regs[APIC_LVT_LINT0], 4);
 	lvt = (lvt & ~0x700U) | (APIC_MODE_EXTINT << 8);
@@ -156,7 +146,7 @@ static int set_lapic(struct vcpu *v, char *err, size_t errlen)
 	lvt = (lvt & ~0x700U) | (APIC_MODE_NMI << 8);
 	memcpy(&s.regs[APIC_LVT_LINT1], &lvt, 4);
 	if (ioctl(v->fd, KVM_SET_LAPIC, &s) < 0)
-		return fail(-errno, err, errlen, "KVM_SET_LAPIC: %s", strerror(errno));
+		return util_fail(-errno, err, errlen, "KVM_SET_LAPIC: %s", strerror(errno));
 	return 0;
 }
 
@@ -172,7 +162,7 @@ int arch_vcpu_init(struct vcpu *v, char *err, size_t errlen)
 	if (ret < 0)
 		return ret;
 	if (ioctl(v->fd, KVM_SET_FPU, &fpu) < 0)
-		return fail(-errno, err, errlen, "KVM_SET_FPU: %s", strerror(errno));
+		return util_fail(-errno, err, errlen, "KVM_SET_FPU: %s", strerror(errno));
 	return set_lapic(v, err, errlen);
 }
 
@@ -198,7 +188,7 @@ int arch_vcpu_boot_regs(struct vcpu *v, uint64_t entry, uint64_t boot_params, ch
 	struct kvm_regs r;
 
 	if (ioctl(v->fd, KVM_GET_SREGS, &sr) < 0)
-		return fail(-errno, err, errlen, "KVM_GET_SREGS: %s", strerror(errno));
+		return util_fail(-errno, err, errlen, "KVM_GET_SREGS: %s", strerror(errno));
 	seg(&sr.cs, SEL_CODE, 0xb, 1, 0);
 	seg(&sr.ds, SEL_DATA, 0x3, 0, 1);
 	sr.es = sr.fs = sr.gs = sr.ss = sr.ds;
@@ -217,14 +207,14 @@ int arch_vcpu_boot_regs(struct vcpu *v, uint64_t entry, uint64_t boot_params, ch
 	sr.cr4 = CR4_PAE;
 	sr.efer = EFER_LME | EFER_LMA;
 	if (ioctl(v->fd, KVM_SET_SREGS, &sr) < 0)
-		return fail(-errno, err, errlen, "KVM_SET_SREGS: %s", strerror(errno));
+		return util_fail(-errno, err, errlen, "KVM_SET_SREGS: %s", strerror(errno));
 	memset(&r, 0, sizeof(r));
 	r.rflags = 0x2;
 	r.rip = entry;
 	r.rsi = boot_params;
 	r.rsp = r.rbp = LAYOUT_BOOT_STACK;
 	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
-		return fail(-errno, err, errlen, "KVM_SET_REGS: %s", strerror(errno));
+		return util_fail(-errno, err, errlen, "KVM_SET_REGS: %s", strerror(errno));
 	return 0;
 }
 
