@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * ACPI tables for a direct-boot guest: RSDP, XSDT, a hardware-reduced FADT, a
- * DSDT (sleep type, PCI host bridge, COM1) and a MADT. Section numbers: ACPI 6.5.
+ * DSDT (sleep type, PCI host bridge, COM1, power button behind a Generic Event
+ * Device) and a MADT. Section numbers: ACPI 6.5.
  */
 #include "acpi.h"
 
@@ -15,7 +16,7 @@
 #define ACPI_OEM_TABLE_ID "BULWARK "
 #define ACPI_OEM_REVISION 1
 #define ACPI_CREATOR_ID "BLWK"
-#define ACPI_CREATOR_REVISION 1 /* bump when the table contents change */
+#define ACPI_CREATOR_REVISION 2 /* bump when the table contents change */
 
 #define ACPI_HDR_LEN 36 /* System Description Table Header, 5.2.6 */
 #define RSDP_LEN 36 /* 5.2.5.3; the ACPI 1.0 part is the first 20 bytes */
@@ -28,7 +29,7 @@
 #define MADT_ISO_LEN 10
 #define MADT_LAPIC_NMI_LEN 6
 #define MADT_FIXED_LEN (ACPI_HDR_LEN + 8 + MADT_IOAPIC_LEN + MADT_ISO_LEN + MADT_LAPIC_NMI_LEN)
-#define DSDT_AML_MAX 512 /* the AML below is ~300 bytes whatever the params */
+#define DSDT_AML_MAX 512 /* the AML below is ~380 bytes whatever the params */
 
 /* Table revisions for ACPI 6.5. */
 #define XSDT_REVISION 1
@@ -91,6 +92,16 @@
 #define MADT_ALL_PROCESSORS 0xff
 #define MADT_LINT1 1
 #define ISA_BUS 0
+
+/*
+ * KVM's in-kernel IOAPIC has 24 pins (GSIs 0-23, MADT below). Keeping the GED out of
+ * the ISA range (0-15) means Linux programs the pin from the _CRS flags alone: no
+ * Interrupt Source Override is needed and no 8259 input is shared.
+ */
+_Static_assert(GSI_GED >= 16 && GSI_GED < 24, "GSI_GED must be a non-ISA IOAPIC pin");
+
+/* Notify value for a control method power button: "pressed" (4.8.2.2.1.2, 5.6.6). */
+#define ACPI_NOTIFY_POWER_BUTTON 0x80
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -262,6 +273,46 @@ static int acpi_dsdt_aml(const struct acpi_params *p, uint8_t *aml)
 	aml_name(&a, "_CRS");
 	aml_buffer(&a, res, r.len);
 	aml_end(&a);
+
+	/*
+	 * Control method power button (4.8.2.2.1.2): FADT flag PWR_BUTTON says there
+	 * is no fixed-feature one, so OSPM looks for PNP0C0C in the namespace.
+	 */
+	aml_device(&a, "PWRB");
+	aml_name(&a, "_HID");
+	aml_eisaid(&a, "PNP0C0C");
+	aml_name(&a, "_UID");
+	aml_integer(&a, 0);
+	aml_end(&a);
+
+	/*
+	 * Generic Event Device (5.6.9): how a hardware-reduced platform, with no SCI
+	 * and no GPE blocks, signals events. OSPM takes the interrupt from _CRS and
+	 * runs _EVT(GSI) when it fires (5.6.9.3). Edge-triggered: the VMM pulses the
+	 * line and there is no status register for _EVT to clear.
+	 */
+	aml_device(&a, "GED0");
+	aml_name(&a, "_HID");
+	aml_string(&a, "ACPI0013");
+	aml_name(&a, "_UID");
+	aml_integer(&a, 0);
+	aml_init(&r, res, sizeof(res));
+	aml_res_interrupt(&r, GSI_GED, AML_IRQ_EDGE);
+	aml_res_end(&r);
+	err = aml_finish(&r);
+	if (err)
+		return err;
+	aml_name(&a, "_CRS");
+	aml_buffer(&a, res, r.len);
+	aml_method(&a, "_EVT", 1);
+	aml_if(&a);
+	aml_lequal(&a);
+	aml_arg(&a, 0);
+	aml_integer(&a, GSI_GED);
+	aml_notify(&a, "\\_SB_.PWRB", ACPI_NOTIFY_POWER_BUTTON);
+	aml_end(&a); /* If */
+	aml_end(&a); /* _EVT */
+	aml_end(&a); /* GED0 */
 
 	aml_end(&a); /* \_SB_ */
 	err = aml_finish(&a);

@@ -13,10 +13,16 @@
 #define AML_BYTE_PREFIX 0x0a
 #define AML_WORD_PREFIX 0x0b
 #define AML_DWORD_PREFIX 0x0c
+#define AML_STRING_PREFIX 0x0d
 #define AML_QWORD_PREFIX 0x0e
 #define AML_SCOPE_OP 0x10
 #define AML_BUFFER_OP 0x11
 #define AML_PACKAGE_OP 0x12
+#define AML_METHOD_OP 0x14
+#define AML_ARG0_OP 0x68 /* Arg0Op .. Arg6Op are 0x68 .. 0x6e */
+#define AML_NOTIFY_OP 0x86
+#define AML_LEQUAL_OP 0x93
+#define AML_IF_OP 0xa0
 #define AML_EXT_PREFIX 0x5b
 #define AML_DEVICE_OP 0x82 /* after AML_EXT_PREFIX */
 #define AML_ROOT_CHAR '\\'
@@ -26,14 +32,20 @@
 /* The PkgLength field is at most 4 bytes: a lead byte and three more (20.2.4). */
 #define AML_PKGLEN_MAX_BYTES 4
 
+#define AML_METHOD_MAX_ARGS 7 /* MethodFlags bits 2:0 (20.2.5.2) */
+#define AML_MAX_ARG 6 /* Arg0 .. Arg6 */
+
 /* Resource descriptor tags, ACPI 6.5 sections 6.4.2 and 6.4.3. */
 #define RES_IRQ_NOFLAGS 0x22 /* small item 0x04, length 2 */
 #define RES_IO 0x47 /* small item 0x08, length 7 */
 #define RES_END_TAG 0x79 /* small item 0x0f, length 1 */
 #define RES_DWORD_ADDR 0x87
 #define RES_WORD_ADDR 0x88
+#define RES_EXT_IRQ 0x89
 #define RES_DWORD_ADDR_LEN 23 /* bytes after the 3-byte large header */
 #define RES_WORD_ADDR_LEN 13
+#define RES_EXT_IRQ_LEN 6 /* flags, table length, one interrupt; no resource source */
+#define RES_IRQ_CONSUMER (1u << 0)
 
 /* Address space descriptor fields (6.4.3.5, table 6.47). */
 #define RES_TYPE_MEM 0
@@ -203,6 +215,19 @@ void aml_eisaid(struct aml *a, const char *id)
 	aml_bytes(a, b, sizeof(b));
 }
 
+void aml_string(struct aml *a, const char *s)
+{
+	/* AsciiCharList: 0x01-0x7f, then NullChar (20.2.3); we also refuse control bytes. */
+	for (const char *p = s; *p; p++) {
+		if (*p < 0x20 || *p > 0x7e) {
+			aml_fail(a, -EINVAL);
+			return;
+		}
+	}
+	aml_byte(a, AML_STRING_PREFIX);
+	aml_bytes(a, s, strlen(s) + 1);
+}
+
 void aml_name(struct aml *a, const char *path)
 {
 	aml_byte(a, AML_NAME_OP);
@@ -290,6 +315,46 @@ void aml_package(struct aml *a, uint8_t nelems)
 	aml_byte(a, nelems);
 }
 
+void aml_method(struct aml *a, const char *path, unsigned int nargs)
+{
+	if (nargs > AML_METHOD_MAX_ARGS) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	aml_byte(a, AML_METHOD_OP);
+	aml_open(a);
+	aml_namestring(a, path);
+	/* MethodFlags: ArgCount in bits 2:0; NotSerialized, SyncLevel 0 (20.2.5.2). */
+	aml_byte(a, (uint8_t)nargs);
+}
+
+void aml_if(struct aml *a)
+{
+	aml_byte(a, AML_IF_OP);
+	aml_open(a);
+}
+
+void aml_lequal(struct aml *a)
+{
+	aml_byte(a, AML_LEQUAL_OP);
+}
+
+void aml_arg(struct aml *a, unsigned int n)
+{
+	if (n > AML_MAX_ARG) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	aml_byte(a, (uint8_t)(AML_ARG0_OP + n));
+}
+
+void aml_notify(struct aml *a, const char *target, uint8_t value)
+{
+	aml_byte(a, AML_NOTIFY_OP);
+	aml_namestring(a, target);
+	aml_integer(a, value);
+}
+
 void aml_buffer(struct aml *a, const void *data, size_t n)
 {
 	aml_byte(a, AML_BUFFER_OP);
@@ -315,6 +380,20 @@ void aml_res_irq(struct aml *a, uint16_t irq_mask)
 	/* No flags byte: edge triggered, active high, exclusive (6.4.2.1). */
 	aml_byte(a, RES_IRQ_NOFLAGS);
 	aml_le(a, irq_mask, 2);
+}
+
+void aml_res_interrupt(struct aml *a, uint32_t gsi, unsigned int flags)
+{
+	if (flags & ~(AML_IRQ_EDGE | AML_IRQ_ACTIVE_LOW | AML_IRQ_SHARED)) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	aml_byte(a, RES_EXT_IRQ);
+	aml_le(a, RES_EXT_IRQ_LEN, 2);
+	/* Flag bits 1-3 are _HE, _LL, _SHR (6.4.3.6); bit 0 set: a consumer. */
+	aml_byte(a, (uint8_t)(RES_IRQ_CONSUMER | flags));
+	aml_byte(a, 1); /* interrupt table length */
+	aml_le(a, gsi, 4);
 }
 
 /* Word Address Space Descriptor (6.4.3.5.3), a fixed window the bridge produces. */

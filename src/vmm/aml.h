@@ -45,6 +45,9 @@ void aml_integer(struct aml *a, uint64_t v);
 /* A compressed EISA id ("PNP0A03") as a DWordConst, like ASL's EisaId(). */
 void aml_eisaid(struct aml *a, const char *id);
 
+/* A String: printable ASCII only (20.2.3); sets -EINVAL on any other byte. */
+void aml_string(struct aml *a, const char *s);
+
 /* Name (path, <next object>): emits NameOp and the name; the caller emits the value. */
 void aml_name(struct aml *a, const char *path);
 
@@ -58,11 +61,39 @@ void aml_end(struct aml *a);
 void aml_buffer(struct aml *a, const void *data, size_t n);
 
 /*
+ * Control methods (20.2.5.2, 20.2.5.3). aml_method() opens Method (path, nargs,
+ * NotSerialized); aml_if() opens If, whose predicate the caller emits first, then the
+ * body; both are closed by aml_end(). nargs above 7 sets -EINVAL.
+ */
+void aml_method(struct aml *a, const char *path, unsigned int nargs);
+void aml_if(struct aml *a);
+
+/* LEqual (lhs, rhs): emits the operator; the caller emits the two operands. */
+void aml_lequal(struct aml *a);
+
+/* ArgN, the method's Nth argument (20.2.6.1); n above 6 sets -EINVAL. */
+void aml_arg(struct aml *a, unsigned int n);
+
+/* Notify (target, value): target is a NameString as for aml_namestring() (5.6.6). */
+void aml_notify(struct aml *a, const char *target, uint8_t value);
+
+/*
  * Resource descriptors (ACPI 6.5 section 6.4), appended to a stream that is
  * later wrapped with aml_buffer(). aml_res_end() appends the End Tag.
  */
 void aml_res_io(struct aml *a, uint16_t base, uint8_t len);
 void aml_res_irq(struct aml *a, uint16_t irq_mask);
+
+/* Flags of aml_res_interrupt(); 0 is level-triggered, active-high, exclusive. */
+#define AML_IRQ_EDGE (1u << 1)
+#define AML_IRQ_ACTIVE_LOW (1u << 2)
+#define AML_IRQ_SHARED (1u << 3)
+
+/*
+ * An Extended Interrupt Descriptor (6.4.3.6) for one interrupt that the device
+ * consumes: on x86 the number is a GSI. flags: the AML_IRQ_* above; others set -EINVAL.
+ */
+void aml_res_interrupt(struct aml *a, uint32_t gsi, unsigned int flags);
 void aml_res_bus_window(struct aml *a, uint16_t min, uint16_t max);
 void aml_res_io_window(struct aml *a, uint16_t min, uint16_t max);
 void aml_res_mem32_window(struct aml *a, uint32_t min, uint32_t max);

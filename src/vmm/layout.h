@@ -41,4 +41,11 @@
 #define PORT_PCI_CONFIG_DATA 0xcfc
 #define PORT_I8042 0x64 /* only the 0xfe "pulse reset line" command is honoured */
 
+/*
+ * Interrupt lines (GSIs, i.e. IOAPIC pins) of platform devices. GSI_GED: the ACPI Generic
+ * Event Device's edge-triggered interrupt (the power button). Above the ISA range so it
+ * needs no MADT override and no 8259 pin, and kept off 16-19, where PCI INTx would go.
+ */
+#define GSI_GED 23
+
 #endif

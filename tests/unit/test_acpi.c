@@ -2,7 +2,8 @@
 /*
  * Unit tests of the ACPI table builder: checksums, lengths, the pointer chain,
  * MADT contents, error returns, the AML emitter, a clean `iasl -d` disassembly
- * that compiles back to the same bytes, and ACPICA's interpreter loading them.
+ * that compiles back to the same bytes, and ACPICA's interpreter loading them
+ * and running the Generic Event Device's _EVT.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -238,6 +239,41 @@ static void test_dsdt_contents(void **state)
 	free(buf);
 }
 
+/* The power button and the Generic Event Device that signals it, byte for byte. */
+static void test_dsdt_power_button(void **state)
+{
+	static const uint8_t pwrb[] = { 0x5b, 0x82, 0x15, 'P', 'W', 'R', 'B',
+					0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0c, 0x0c,
+					0x08, '_', 'U', 'I', 'D', 0x00 };
+	static const uint8_t ged_hid[] = { 'G', 'E', 'D', '0', 0x08, '_', 'H', 'I', 'D', 0x0d,
+					   'A', 'C', 'P', 'I', '0', '0', '1', '3', 0x00 };
+	/* Extended interrupt: consumer, edge, active-high, exclusive; one GSI. */
+	static const uint8_t crs[] = { 0x08, '_', 'C', 'R', 'S', 0x11, 0x0e, 0x0a, 0x0b,
+				       0x89, 0x06, 0x00, 0x03, 0x01, GSI_GED, 0x00, 0x00, 0x00,
+				       0x79, 0x00 };
+	/* Method (_EVT, 1) { If (LEqual (Arg0, GSI_GED)) { Notify (\_SB.PWRB, 0x80) } } */
+	static const uint8_t evt[] = { 0x14, 0x19, '_', 'E', 'V', 'T', 0x01,
+				       0xa0, 0x12, 0x93, 0x68, 0x0a, GSI_GED,
+				       0x86, '\\', 0x2e, '_', 'S', 'B', '_', 'P', 'W', 'R', 'B',
+				       0x0a, 0x80 };
+	struct acpi_blob b;
+	uint8_t *buf = build(2, LAYOUT_ACPI, &b);
+	const struct acpi_table_ref *t = find(&b, "DSDT");
+	const uint8_t *d = buf + t->offset;
+	const uint8_t *ged;
+
+	(void)state;
+	assert_non_null(memfind(d, t->length, pwrb, sizeof(pwrb)));
+	ged = memfind(d, t->length, ged_hid, sizeof(ged_hid));
+	assert_non_null(ged);
+	/* _CRS and _EVT belong to GED0: they follow its _HID inside the device. */
+	assert_non_null(memfind(ged, t->length - (size_t)(ged - d), crs, sizeof(crs)));
+	assert_non_null(memfind(ged, t->length - (size_t)(ged - d), evt, sizeof(evt)));
+	/* The DSDT ends with GED0, which ends with _EVT. */
+	assert_memory_equal(d + t->length - sizeof(evt), evt, sizeof(evt));
+	free(buf);
+}
+
 static void check_madt(unsigned int ncpus)
 {
 	struct acpi_blob b;
@@ -438,6 +474,41 @@ static void test_aml_encodings(void **state)
 	aml_eisaid(&a, "PNP0A03");
 	assert_int_equal(aml_finish(&a), 0);
 	assert_memory_equal(out, ((const uint8_t[]){ 0x0c, 0x41, 0xd0, 0x0a, 0x03 }), 5);
+
+	aml_init(&a, out, sizeof(out));
+	aml_string(&a, "AB");
+	aml_string(&a, "");
+	aml_arg(&a, 0);
+	aml_arg(&a, 6);
+	assert_int_equal(aml_finish(&a), 0);
+	assert_int_equal(a.len, 4 + 2 + 2);
+	assert_memory_equal(out, ((const uint8_t[]){ 0x0d, 'A', 'B', 0x00, 0x0d, 0x00, 0x68, 0x6e }),
+			    8);
+
+	/* Method (M___, 7) { If (LEqual (Arg1, 0x1234)) { Notify (\X___, 2) } } */
+	aml_init(&a, out, sizeof(out));
+	aml_method(&a, "M", 7);
+	aml_if(&a);
+	aml_lequal(&a);
+	aml_arg(&a, 1);
+	aml_integer(&a, 0x1234);
+	aml_notify(&a, "\\X", 2);
+	aml_end(&a);
+	aml_end(&a);
+	assert_int_equal(aml_finish(&a), 0);
+	assert_int_equal(a.len, 22);
+	assert_memory_equal(out, ((const uint8_t[]){ 0x14, 0x15, 'M', '_', '_', '_', 0x07, 0xa0,
+						      0x0e, 0x93, 0x69, 0x0b, 0x34, 0x12, 0x86,
+						      '\\', 'X', '_', '_', '_', 0x0a, 0x02 }), 22);
+
+	aml_init(&a, out, sizeof(out));
+	aml_res_interrupt(&a, 0x12345678, 0);
+	aml_res_interrupt(&a, 5, AML_IRQ_EDGE | AML_IRQ_ACTIVE_LOW | AML_IRQ_SHARED);
+	assert_int_equal(aml_finish(&a), 0);
+	assert_int_equal(a.len, 18);
+	assert_memory_equal(out, ((const uint8_t[]){ 0x89, 0x06, 0x00, 0x01, 0x01, 0x78, 0x56,
+						      0x34, 0x12, 0x89, 0x06, 0x00, 0x0f, 0x01,
+						      0x05, 0x00, 0x00, 0x00 }), 18);
 }
 
 static void test_aml_errors(void **state)
@@ -455,6 +526,22 @@ static void test_aml_errors(void **state)
 	aml_init(&a, out, sizeof(out));
 	aml_eisaid(&a, "pnp0a03");
 	assert_int_equal(aml_finish(&a), -EINVAL);
+	aml_init(&a, out, sizeof(out));
+	aml_string(&a, "A\nB"); /* control characters are refused */
+	assert_int_equal(aml_finish(&a), -EINVAL);
+	assert_int_equal(a.len, 0);
+	aml_init(&a, out, sizeof(out));
+	aml_arg(&a, 7);
+	assert_int_equal(aml_finish(&a), -EINVAL);
+	aml_init(&a, out, sizeof(out));
+	aml_method(&a, "M", 8);
+	assert_int_equal(aml_finish(&a), -EINVAL);
+	aml_init(&a, out, sizeof(out));
+	aml_res_interrupt(&a, 5, 1u << 4); /* wake capability is not offered */
+	assert_int_equal(aml_finish(&a), -EINVAL);
+	aml_init(&a, out, sizeof(out));
+	aml_method(&a, "M", 0);
+	assert_int_equal(aml_finish(&a), -EINVAL); /* left open */
 	aml_init(&a, out, sizeof(out));
 	aml_scope(&a, "_SB_");
 	assert_int_equal(aml_finish(&a), -EINVAL); /* left open */
@@ -617,36 +704,45 @@ static void test_iasl(void **state)
 	}
 }
 
+/* What acpiexec printed for one batch of commands. */
+struct acpiexec_out {
+	bool s5; /* \_S5 evaluated to a package starting with 5 */
+	bool ged_crs; /* GED0._CRS: the extended interrupt descriptor for GSI_GED */
+	bool ged_hid; /* GED0._HID: the string ACPI0013 */
+	int notify; /* Notify (PWRB, 0x80) received by acpiexec's global handler */
+};
+
 /*
- * ACPICA's own interpreter (the code Linux runs) loads the FADT and DSDT,
- * builds the namespace and evaluates \_S5 and both _CRS without complaint.
+ * Runs acpiexec in batch mode on the tables of a 4-vCPU build with the
+ * ';'-separated commands cmds; fails the test on any error or warning.
  */
-static void test_acpiexec(void **state)
+static void run_acpiexec(const char *exec, const char *cmds, struct acpiexec_out *o)
 {
-	char tool[512], dir[] = "/tmp/bulwark-acpi-XXXXXX", cmd[1536], line[512];
-	const char *exec = acpica_tool("acpiexec", tool, sizeof(tool));
-	bool s5 = false, bad = false;
+	char dir[] = "/tmp/bulwark-acpi-XXXXXX", cmd[1536], line[512], crs[64];
+	bool bad = false;
 	struct acpi_blob b;
 	uint8_t *buf;
 	FILE *f;
 	int st;
 
-	(void)state;
-	if (!exec) {
-		printf("SKIP: acpiexec not found (install acpica-tools)\n");
-		skip();
-	}
+	memset(o, 0, sizeof(*o));
+	snprintf(crs, sizeof(crs), "89 06 00 03 01 %02X 00 00 00 79 00", GSI_GED);
 	assert_non_null(mkdtemp(dir));
 	buf = write_tables(dir, 4, &b);
 	snprintf(cmd, sizeof(cmd),
-		 "cd '%s' && '%s' -b 'evaluate \\_S5_; evaluate \\_SB.PCI0._CRS; "
-		 "evaluate \\_SB.COM1._CRS' FACP.dat DSDT.dat APIC.dat XSDT.dat 2>&1 </dev/null",
-		 dir, exec);
+		 "cd '%s' && '%s' -b '%s' FACP.dat DSDT.dat APIC.dat XSDT.dat 2>&1 </dev/null",
+		 dir, exec, cmds);
 	f = popen(cmd, "r");
 	assert_non_null(f);
 	while (fgets(line, sizeof(line), f)) {
 		if (strstr(line, "[Integer] = 0000000000000005"))
-			s5 = true;
+			o->s5 = true;
+		if (strstr(line, "[Buffer]") && strstr(line, crs))
+			o->ged_crs = true;
+		if (strstr(line, "[String] Length 08 = \"ACPI0013\""))
+			o->ged_hid = true;
+		if (strstr(line, "Notify") && strstr(line, "[PWRB]") && strstr(line, "0x80"))
+			o->notify++;
 		if (strstr(line, "Error") || strstr(line, "Warning") || strstr(line, "AE_")) {
 			fprintf(stderr, "acpiexec: %s", line);
 			bad = true;
@@ -658,7 +754,44 @@ static void test_acpiexec(void **state)
 	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		fail_msg("acpiexec exited with status %d", st);
 	assert_false(bad);
-	assert_true(s5);
+}
+
+/*
+ * ACPICA's own interpreter (the code Linux runs) loads the FADT and DSDT,
+ * builds the namespace and evaluates \_S5 and every _CRS without complaint;
+ * the GED's _EVT notifies the power button for GSI_GED and for nothing else.
+ * Each _EVT call gets its own run, so the count does not depend on when
+ * ACPICA's notify dispatch prints.
+ */
+static void test_acpiexec(void **state)
+{
+	char tool[512], cmds[256];
+	const char *exec = acpica_tool("acpiexec", tool, sizeof(tool));
+	struct acpiexec_out o;
+
+	(void)state;
+	if (!exec) {
+		printf("SKIP: acpiexec not found (install acpica-tools)\n");
+		skip();
+	}
+	run_acpiexec(exec,
+		     "evaluate \\_S5_; evaluate \\_SB.PCI0._CRS; evaluate \\_SB.COM1._CRS; "
+		     "evaluate \\_SB.PWRB._HID; evaluate \\_SB.GED0._HID; "
+		     "evaluate \\_SB.GED0._CRS",
+		     &o);
+	assert_true(o.s5);
+	assert_true(o.ged_crs);
+	assert_true(o.ged_hid);
+	assert_int_equal(o.notify, 0);
+
+	snprintf(cmds, sizeof(cmds), "evaluate \\_SB.GED0._EVT 0x%x", GSI_GED);
+	run_acpiexec(exec, cmds, &o);
+	assert_int_equal(o.notify, 1);
+
+	/* Another interrupt number is not the power button. */
+	snprintf(cmds, sizeof(cmds), "evaluate \\_SB.GED0._EVT 0x%x", GSI_GED - 1);
+	run_acpiexec(exec, cmds, &o);
+	assert_int_equal(o.notify, 0);
 }
 
 int main(void)
@@ -668,6 +801,7 @@ int main(void)
 		cmocka_unit_test(test_pointer_chain),
 		cmocka_unit_test(test_fadt_fields),
 		cmocka_unit_test(test_dsdt_contents),
+		cmocka_unit_test(test_dsdt_power_button),
 		cmocka_unit_test(test_madt),
 		cmocka_unit_test(test_bad_params),
 		cmocka_unit_test(test_too_small),
