@@ -47,16 +47,13 @@ one() { # vmm index
 
 vmms="qemu-q35 qemu-microvm"
 [ -n "${BULWARK_VMM:-}" ] && vmms="bulwark $vmms"
-# Round-robin, so a change in the machine's load over the run hits every VMM alike.
-skip=""
-for i in $(seq 1 "$N"); do
-	for vmm in $vmms; do
-		case " $skip " in *" $vmm "*) continue ;; esac
+for vmm in $vmms; do
+	for i in $(seq 1 "$N"); do
 		one "$vmm" "$i"
 		# microvm either boots this kernel or not; one failure says which.
 		if [ "$vmm" = qemu-microvm ] && [ ! -s "$res/$vmm" ]; then
-			echo "bench: qemu-microvm did not boot this kernel to init (console above); not repeated"
-			skip="$skip $vmm"
+			echo "bench: qemu-microvm does not boot this kernel to init (see its console above); not repeated"
+			break
 		fi
 	done
 done
