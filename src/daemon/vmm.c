@@ -224,7 +224,7 @@ static int ctl_watch(struct bwd_dom *dom, int fd)
 	return 0;
 }
 
-int bwd_vmm_call(struct bwd_dom *dom, uint16_t type, void *reply, size_t reply_len)
+static int vmm_call_once(struct bwd_dom *dom, uint16_t type, void *reply, size_t reply_len)
 {
 	uint8_t payload[CTL_MAX_PAYLOAD];
 	uint64_t deadline = util_now_ns() + CTL_TIMEOUT_MS * 1000000ULL;
@@ -272,6 +272,20 @@ int bwd_vmm_call(struct bwd_dom *dom, uint16_t type, void *reply, size_t reply_l
 	return status;
 broken:
 	ctl_detach(dom);
+	return ret;
+}
+
+int bwd_vmm_call(struct bwd_dom *dom, uint16_t type, void *reply, size_t reply_len)
+{
+	int ret;
+
+	/* -EAGAIN: the VMM listens before its VM exists, and between a reset and the next. */
+	for (int i = 0; i < 100; i++) {
+		ret = vmm_call_once(dom, type, reply, reply_len);
+		if (ret != -EAGAIN)
+			break;
+		usleep(10000);
+	}
 	return ret;
 }
 
