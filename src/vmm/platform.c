@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Platform ports: ACPI sleep/reset registers, the i8042 reset line and the boot-timer port. */
+/*
+ * Platform ports: ACPI sleep/reset registers, the i8042 reset line and the boot-timer port;
+ * the ACPI power button (an interrupt of the DSDT's Generic Event Device).
+ */
 #include "platform.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -66,9 +68,17 @@ static void boot_timer_write(void *opaque, uint64_t off, uint64_t v, unsigned in
 
 int platform_power_button(struct platform *p)
 {
-	(void)p;
-	/* Needs the ACPI Generic Event Device and a power button in the DSDT. */
-	return -EOPNOTSUPP;
+	int ret;
+
+	/*
+	 * The DSDT declares GSI_GED edge-triggered, so a rising edge is the event:
+	 * KVM's IOAPIC latches it and delivers it once. Lowering the line at once
+	 * re-arms it for the next press and leaves nothing for the guest to clear.
+	 */
+	ret = vm_irq_line(p->vm, GSI_GED, 1);
+	if (ret == 0)
+		ret = vm_irq_line(p->vm, GSI_GED, 0);
+	return ret;
 }
 
 static const struct bus_ops acpi_ops = { .read = zero_read, .write = acpi_write };

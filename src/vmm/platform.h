@@ -17,8 +17,12 @@ struct platform {
 int platform_init(struct platform *p, struct vm *vm) __attribute__((warn_unused_result));
 
 /*
- * Presses the ACPI power button, asking the guest to shut down cleanly.
- * Returns 0, or -EOPNOTSUPP while the platform has no power button device.
+ * Presses the ACPI power button, asking the guest to shut down cleanly: pulses the
+ * Generic Event Device's interrupt (GSI_GED), whose _EVT notifies \_SB.PWRB. Returns 0,
+ * or -errno from KVM_IRQ_LINE. A press is not queued: one that comes before the guest
+ * has bound its GED and button drivers, or while they are masked, is lost, as is one
+ * the guest chooses to ignore; callers wait for the power-off and fall back to a hard
+ * stop after a timeout. Safe from any thread.
  */
 int platform_power_button(struct platform *p);
 
