@@ -315,7 +315,7 @@ static void *race(void *arg)
 		/* Odd versions are the example (deny), even ones v2 (allow). */
 		if (d.allow != (d.policy_version % 2 == 0))
 			r->mixed++;
-		r->runs++;
+		__atomic_fetch_add(&r->runs, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -332,12 +332,14 @@ static void test_switch_atomic(void **state)
 	/* On a loaded machine the racer might not run at all before the switches end. */
 	while (!__atomic_load_n(&r.started, __ATOMIC_ACQUIRE))
 		sched_yield();
-	for (int i = 0; i < 400; i++)
+	/* At least 400 switches, and keep switching until the racer has decided a while. */
+	for (int i = 0; i < 400 || (__atomic_load_n(&r.runs, __ATOMIC_RELAXED) < 2000 &&
+				    i < 100000); i++)
 		assert_int_equal(acm_commit(r.a, i % 2 ? t_example() : example_v2(), NULL, &err), 0);
 	__atomic_store_n(&r.stop, true, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
 	assert_int_equal(r.mixed, 0);
-	assert_true(r.runs > 0);
+	assert_true(r.runs >= 2000);
 	acm_free(r.a);
 }
 
