@@ -111,24 +111,47 @@ static void consume(struct ratelimit_bucket *b, uint64_t n)
 	b->budget -= (__int128)rest * b->per_ns;
 }
 
-bool ratelimit_take(struct ratelimit *rl, uint64_t now_ns, uint64_t bytes, uint64_t *ready_ns)
+static uint64_t wait_both(struct ratelimit *rl, uint64_t t, uint64_t bytes)
 {
-	uint64_t w_ops, w_bytes, w;
+	uint64_t w_ops, w_bytes;
 
 	if (rl->ops.amount)
-		accrue(&rl->ops, now_ns);
+		accrue(&rl->ops, t);
 	if (rl->bytes.amount)
-		accrue(&rl->bytes, now_ns);
+		accrue(&rl->bytes, t);
 	w_ops = wait_for(&rl->ops, 1);
 	w_bytes = wait_for(&rl->bytes, bytes);
-	if (w_ops == 0 && w_bytes == 0) {
-		consume(&rl->ops, 1);
-		consume(&rl->bytes, bytes);
-		return true;
-	}
 	/* Budgets only grow until something is taken, so the later of the two suffices. */
-	w = w_ops > w_bytes ? w_ops : w_bytes;
+	return w_ops > w_bytes ? w_ops : w_bytes;
+}
+
+bool ratelimit_take(struct ratelimit *rl, uint64_t now_ns, uint64_t bytes, uint64_t *ready_ns)
+{
+	uint64_t w, t = now_ns;
+
+	/*
+	 * A refused request is retried when its timer fires, a little late. Admitting it as
+	 * of the promised time keeps the tokens of the delay: otherwise a full bucket would
+	 * drop them and the achieved rate would fall short by the wake-up latency.
+	 */
+	if (rl->retry_ns && rl->retry_ns < now_ns)
+		t = rl->retry_ns;
+	for (;;) {
+		w = wait_both(rl, t, bytes);
+		if (w == 0) {
+			consume(&rl->ops, 1);
+			consume(&rl->bytes, bytes);
+			if (t != now_ns)
+				wait_both(rl, now_ns, 0);
+			rl->retry_ns = 0;
+			return true;
+		}
+		if (t == now_ns)
+			break;
+		t = now_ns;
+	}
 	*ready_ns = now_ns + w;
+	rl->retry_ns = *ready_ns;
 	rl->throttled++;
 	return false;
 }

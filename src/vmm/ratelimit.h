@@ -34,6 +34,7 @@ struct ratelimit_bucket {
 struct ratelimit {
 	struct ratelimit_bucket ops;
 	struct ratelimit_bucket bytes;
+	uint64_t retry_ns; /* when the last refused request was told it fits; 0: none */
 	uint64_t throttled; /* requests refused at least once (statistics) */
 };
 
@@ -70,7 +71,8 @@ bool ratelimit_enabled(const struct ratelimit *rl);
  * Asks for one operation of `bytes` bytes at now_ns (monotonic, non-decreasing across
  * calls). Returns true and takes the tokens when both buckets admit it; otherwise takes
  * nothing, returns false and sets *ready_ns to the earliest time at which this same
- * request will be admitted (if nothing else is taken before then).
+ * request will be admitted (if nothing else is taken before then). A request retried
+ * after *ready_ns is charged as of *ready_ns, so a late wake-up costs no rate.
  */
 bool ratelimit_take(struct ratelimit *rl, uint64_t now_ns, uint64_t bytes, uint64_t *ready_ns)
 	__attribute__((warn_unused_result));

