@@ -18,7 +18,7 @@
 const char config_usage[] =
 	"usage: bulwark-vmm --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N]\n"
 	"                   [--memory SIZE] [--console stdio|PATH] [--on-reboot exit|reset]\n"
-	"                   [--control PATH]\n"
+	"                   [--control PATH] [--disk SPEC]... [--rng[=LIMITS]]\n"
 	"       bulwark-vmm --config FILE.json [options...]\n"
 	"       bulwark-vmm --dump-acpi DIR [--cpus N]\n"
 	"\n"
@@ -31,9 +31,13 @@ const char config_usage[] =
 	"  --console TARGET   serial console: stdio (default) or a Unix socket path to listen on\n"
 	"  --on-reboot ACTION exit (default; exit code 5) or reset (boot again)\n"
 	"  --control PATH     listen for bulwarkd on a SOCK_SEQPACKET socket at PATH\n"
+	"  --disk SPEC        virtio-blk on a raw image, up to 8: path=FILE[,ro][,serial=S]\n"
+	"                     [,iops=N][,bw=SIZE][,iops-burst=N][,bw-burst=SIZE][,refill=MS]\n"
+	"  --rng[=LIMITS]     virtio-rng from the host's getrandom(); LIMITS as for --disk\n"
+	"                     (bw=SIZE,...) or 'off'\n"
 	"  --config FILE      JSON object with the same keys (kernel, initrd, cmdline, cpus,\n"
-	"                     memory, console, on_reboot, control); command-line options\n"
-	"                     override it\n"
+	"                     memory, console, on_reboot, control, disk (array of SPEC),\n"
+	"                     rng); command-line options override it, --disk adds disks\n"
 	"  --dump-acpi DIR    write the ACPI tables as DIR/<SIG>.dat and exit\n"
 	"  --help, --version\n"
 	"\n"
@@ -67,6 +71,8 @@ void config_free(struct vmm_config *c)
 	free(c->console);
 	free(c->control);
 	free(c->dump_acpi);
+	for (unsigned int i = 0; i < c->ndisks; i++)
+		disk_config_free(&c->disks[i]);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -138,10 +144,53 @@ static int set_on_reboot(struct vmm_config *c, const char *v, char *err, size_t 
 	return 0;
 }
 
+static int add_disk(struct vmm_config *c, const char *v, char *err, size_t errlen)
+{
+	if (c->ndisks >= DISK_MAX)
+		return fail(err, errlen, "disk: at most %u disks", DISK_MAX);
+	if (disk_parse_spec(&c->disks[c->ndisks], v, err, errlen) < 0)
+		return -EINVAL;
+	c->ndisks++;
+	return 0;
+}
+
+/* "on", "off", or rate-limit options (which imply on). */
+static int set_rng(struct vmm_config *c, const char *v, char *err, size_t errlen)
+{
+	struct ratelimit_config rl = { 0 };
+	char buf[256], *save = NULL;
+
+	if (!v || strcmp(v, "on") == 0 || strcmp(v, "") == 0) {
+		c->rng = true;
+		return 0;
+	}
+	if (strcmp(v, "off") == 0) {
+		c->rng = false;
+		return 0;
+	}
+	if (strlen(v) >= sizeof(buf))
+		return fail(err, errlen, "rng: option too long");
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(kv, '=');
+
+		if (val)
+			*val++ = '\0';
+		if (!val || ratelimit_parse_opt(&rl, kv, val) != 1)
+			return fail(err, errlen, "rng: '%s' is not on, off or bw=SIZE,...",
+				    shown(v, (char[64]){ 0 }, 64));
+	}
+	c->rng = true;
+	c->rng_rl = rl;
+	return 0;
+}
+
 /* One table drives both the JSON keys and the long options' value handling. */
-enum key { K_KERNEL, K_INITRD, K_CMDLINE, K_CPUS, K_MEMORY, K_CONSOLE, K_ON_REBOOT, K_CONTROL, K_NKEYS };
+enum key { K_KERNEL, K_INITRD, K_CMDLINE, K_CPUS, K_MEMORY, K_CONSOLE, K_ON_REBOOT, K_CONTROL,
+	   K_DISK, K_RNG, K_NKEYS };
 static const char *const key_names[K_NKEYS] = {
 	"kernel", "initrd", "cmdline", "cpus", "memory", "console", "on_reboot", "control",
+	"disk", "rng",
 };
 
 static int set_key(struct vmm_config *c, enum key k, const char *v, char *err, size_t errlen)
@@ -163,6 +212,10 @@ static int set_key(struct vmm_config *c, enum key k, const char *v, char *err, s
 		return set_on_reboot(c, v, err, errlen);
 	case K_CONTROL:
 		return set_str(&c->control, v, CONFIG_MAX_PATH, "control", err, errlen);
+	case K_DISK:
+		return add_disk(c, v, err, errlen);
+	case K_RNG:
+		return set_rng(c, v, err, errlen);
 	case K_NKEYS:
 		break;
 	}
@@ -202,7 +255,27 @@ int config_parse_json(struct vmm_config *c, const char *json, size_t len, char *
 			ret = fail(err, errlen, "config: unknown key '%s'", shown(name, b, sizeof(b)));
 			goto out;
 		}
-		if (json_is_string(val)) {
+		if (k == K_DISK && json_is_array(val)) {
+			size_t i;
+			json_t *el;
+
+			/* "disk": ["path=a.img", "path=b.img,ro"], one --disk each. */
+			json_array_foreach(val, i, el) {
+				if (!json_is_string(el) ||
+				    strlen(json_string_value(el)) != json_string_length(el)) {
+					ret = fail(err, errlen, "config: '%s' must be an array of strings",
+						   name);
+					goto out;
+				}
+				ret = set_key(c, k, json_string_value(el), err, errlen);
+				if (ret < 0)
+					goto out;
+			}
+			continue;
+		}
+		if (k == K_RNG && json_is_boolean(val)) {
+			s = json_is_true(val) ? "on" : "off";
+		} else if (json_is_string(val)) {
 			s = json_string_value(val);
 			if (strlen(s) != json_string_length(val)) {
 				ret = fail(err, errlen, "config: '%s' contains a NUL byte", name);
@@ -238,6 +311,8 @@ int config_parse_args(struct vmm_config *c, int argc, char **argv, char *err, si
 		{ "console", required_argument, NULL, K_CONSOLE },
 		{ "on-reboot", required_argument, NULL, K_ON_REBOOT },
 		{ "control", required_argument, NULL, K_CONTROL },
+		{ "disk", required_argument, NULL, K_DISK },
+		{ "rng", optional_argument, NULL, K_RNG },
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "dump-acpi", required_argument, NULL, OPT_DUMP_ACPI },
 		{ "help", no_argument, NULL, OPT_HELP },

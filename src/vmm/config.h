@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "disk.h"
+#include "ratelimit.h"
+
 /* Documented exit codes of bulwark-vmm (docs/vmm.md). */
 enum vmm_exit {
 	VMM_EXIT_POWEROFF = 0, /* the guest powered off */
@@ -35,6 +38,10 @@ struct vmm_config {
 	char *control; /* control socket path for bulwarkd (src/common/ctl.h), or NULL */
 	enum vmm_on_reboot on_reboot;
 	char *dump_acpi; /* write the ACPI tables to this directory and exit */
+	struct disk_config disks[DISK_MAX]; /* --disk, in PCI slot order */
+	unsigned int ndisks;
+	bool rng; /* --rng: a virtio-rng device */
+	struct ratelimit_config rng_rl;
 	bool help;
 	bool version;
 };

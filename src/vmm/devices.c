@@ -2,15 +2,63 @@
 /* The guest's PCI devices, created from the configuration for each boot of a VM. */
 #include "devices.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "virtio_blk.h"
+#include "virtio_rng.h"
+
+/* Takes a transport struct for the next slot; NULL (with err) when none is left. */
+static struct virtio_dev *next_dev(struct devices *devs, char *err, size_t errlen)
+{
+	struct virtio_dev *d;
+
+	/* Slot 0 is the host bridge; PCI_SLOTS bounds the bus. */
+	if (devs->n >= DEVICES_MAX || devs->n + 1 >= PCI_SLOTS) {
+		snprintf(err, errlen, "too many devices (at most %u)", DEVICES_MAX);
+		return NULL;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		snprintf(err, errlen, "devices: out of memory");
+	return d;
+}
 
 int devices_create(struct devices *devs, const struct vmm_config *cfg, struct vm *vm,
 		   struct pci_bus *pci, struct evloop *loop, char *err, size_t errlen)
 {
+	struct virtio_dev *d;
+	int ret;
+
 	memset(devs, 0, sizeof(*devs));
 	/* Back-ends (virtio-blk, -net, -rng, -vsock) add themselves here, one slot each. */
-	(void)cfg, (void)vm, (void)pci, (void)loop, (void)err, (void)errlen;
+	/* Disks first, in option order: the first --disk is the guest's vda. */
+	for (unsigned int i = 0; i < cfg->ndisks; i++) {
+		d = next_dev(devs, err, errlen);
+		if (!d)
+			return -ENOSPC;
+		ret = virtio_blk_create(d, &cfg->disks[i], vm, pci, loop, devs->n + 1, err, errlen);
+		if (ret < 0) {
+			free(d);
+			return ret;
+		}
+		devs->dev[devs->n] = d;
+		devs->destroy[devs->n++] = virtio_blk_destroy;
+	}
+	if (cfg->rng) {
+		d = next_dev(devs, err, errlen);
+		if (!d)
+			return -ENOSPC;
+		ret = virtio_rng_create(d, &cfg->rng_rl, vm, pci, loop, devs->n + 1, err, errlen);
+		if (ret < 0) {
+			free(d);
+			return ret;
+		}
+		devs->dev[devs->n] = d;
+		devs->destroy[devs->n++] = virtio_rng_destroy;
+	}
 	return 0;
 }
 

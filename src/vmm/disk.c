@@ -33,7 +33,7 @@ static int bad(char *err, size_t errlen, const char *what, const char *val)
 
 static bool serial_ok(const char *s)
 {
-	if (strlen(s) > DISK_SERIAL_MAX)
+	if (s[0] == '\0' || strlen(s) > DISK_SERIAL_MAX)
 		return false;
 	for (; *s; s++)
 		if (*s < 0x21 || *s > 0x7e)

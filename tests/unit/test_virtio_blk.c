@@ -17,6 +17,8 @@
 /* The back-end's static functions are the unit under test. */
 #include "../../src/vmm/virtio_blk.c"
 
+#include "config.h"
+
 #define MEM_SIZE (1024 * 1024)
 #define QSIZE 16
 #define DESC_GPA 0x0000
@@ -393,6 +395,63 @@ static void test_rate_limited(void **state)
 	fake_free(f);
 }
 
+static void test_disk_options(void **state)
+{
+	static char a0[] = "bulwark-vmm", a1[] = "--kernel", a2[] = "k", a3[] = "--disk",
+		    a4[] = "path=/a.img,ro,serial=S-1,iops=1000,bw=4M,iops-burst=5,bw-burst=1M,refill=20",
+		    a5[] = "--disk", a6[] = "path=/b.img", a7[] = "--rng=bw=1M";
+	char *argv[] = { a0, a1, a2, a3, a4, a5, a6, a7, NULL };
+	static const char json[] = "{\"disk\": [\"path=/c.img,ro\"], \"rng\": true}";
+	static const char *const bad[] = {
+		"ro", "path=", "path=/a,foo", "path=/a,serial=", "path=/a,serial=123456789012345678901",
+		"path=/a,serial=a b", "path=/a,iops=x", "path=/a,bw=1Q", "path=/a,refill=0",
+		"path=/a,ro=1", "path=/a,size=5",
+	};
+	struct vmm_config c;
+	struct disk_config dc = { 0 };
+	char err[256];
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(config_parse_args(&c, 8, argv, err, sizeof(err)), 0);
+	assert_int_equal(c.ndisks, 2);
+	assert_string_equal(c.disks[0].path, "/a.img");
+	assert_true(c.disks[0].readonly);
+	assert_string_equal(c.disks[0].serial, "S-1");
+	assert_int_equal(c.disks[0].rl.ops_per_s, 1000);
+	assert_int_equal(c.disks[0].rl.bytes_per_s, 4 << 20);
+	assert_int_equal(c.disks[0].rl.ops_burst, 5);
+	assert_int_equal(c.disks[0].rl.bytes_burst, 1 << 20);
+	assert_int_equal(c.disks[0].rl.refill_ms, 20);
+	assert_false(c.disks[1].readonly);
+	assert_true(c.rng);
+	assert_int_equal(c.rng_rl.bytes_per_s, 1 << 20);
+	config_free(&c);
+
+	config_init(&c);
+	assert_int_equal(config_parse_json(&c, json, strlen(json), err, sizeof(err)), 0);
+	assert_int_equal(c.ndisks, 1);
+	assert_true(c.disks[0].readonly);
+	assert_true(c.rng);
+	assert_int_equal(config_parse_json(&c, "{\"disk\": [1]}", 13, err, sizeof(err)), -EINVAL);
+	assert_int_equal(config_parse_json(&c, "{\"rng\": \"x=1\"}", 14, err, sizeof(err)),
+			 -EINVAL);
+	/* No more than DISK_MAX disks. */
+	for (unsigned int i = c.ndisks; i < DISK_MAX; i++)
+		assert_int_equal(config_parse_json(&c, "{\"disk\": \"path=/x\"}", 19, err,
+						   sizeof(err)), 0);
+	assert_int_equal(config_parse_json(&c, "{\"disk\": \"path=/x\"}", 19, err, sizeof(err)),
+			 -EINVAL);
+	config_free(&c);
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		dc.path = NULL;
+		assert_int_equal(disk_parse_spec(&dc, bad[i], err, sizeof(err)), -EINVAL);
+		assert_null(dc.path);
+		assert_null(strchr(err, '\n'));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_read_only),
 		cmocka_unit_test(test_discard),
 		cmocka_unit_test(test_rate_limited),
+		cmocka_unit_test(test_disk_options),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
