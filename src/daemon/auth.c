@@ -33,6 +33,7 @@ json_t *bwd_fail(struct bwd_call *call, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(call->msg, sizeof(call->msg), fmt, ap);
 	va_end(ap);
+	rpc_one_line(call->msg);
 	return NULL;
 }
 

@@ -32,6 +32,13 @@ struct param_spec {
 	bool optional;
 };
 
+void rpc_one_line(char *msg)
+{
+	for (unsigned char *p = (unsigned char *)msg; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
 const struct rpc_method *rpc_method_find(const char *name, size_t *index)
 {
 	for (size_t i = 0; i < rpc_n_methods; i++) {
@@ -121,6 +128,7 @@ static int fail(struct rpc_err *err, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+	rpc_one_line(err->msg);
 	return -EINVAL;
 }
 

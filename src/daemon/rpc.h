@@ -74,6 +74,9 @@ void rpc_req_clear(struct rpc_req *req);
 char *rpc_reply_result(json_t *id, json_t *result);
 char *rpc_reply_error(json_t *id, int code, const char *msg);
 
+/* Replaces control characters (newlines from request strings) so msg stays one line. */
+void rpc_one_line(char *msg);
+
 /* Finds a method by name; NULL if unknown. */
 const struct rpc_method *rpc_method_find(const char *name, size_t *index);
 

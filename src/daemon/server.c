@@ -252,7 +252,7 @@ drop:
 	client_free(c);
 }
 
-static void on_accept(struct bwd_watch *w, uint32_t events)
+static void accept_one(int lfd)
 {
 	struct client *c;
 	struct ucred cred;
@@ -260,8 +260,7 @@ static void on_accept(struct bwd_watch *w, uint32_t events)
 	gid_t groups[BWD_MAX_GROUPS];
 	int fd;
 
-	(void)events;
-	fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
 	if (bwd->n_clients >= bwd->cfg.max_clients ||
@@ -299,6 +298,14 @@ static void on_accept(struct bwd_watch *w, uint32_t events)
 	bwd->n_clients++;
 }
 
+/* A bounded batch per wake-up: a connection storm cannot starve served clients. */
+static void on_accept(struct bwd_watch *w, uint32_t events)
+{
+	(void)events;
+	for (int i = 0; i < 32; i++)
+		accept_one(w->fd);
+}
+
 static void on_signal(struct bwd_watch *w, uint32_t events)
 {
 	struct signalfd_siginfo si;
@@ -324,7 +331,7 @@ int bwd_server_listen(struct bwd *d, char *err, size_t len)
 	if (fd < 0)
 		goto fail;
 	unlink(d->cfg.socket);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0 ||
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, SOMAXCONN) < 0 ||
 	    chmod(d->cfg.socket, 0666) < 0)
 		goto fail_close;
 	d->listen.fd = fd;

@@ -152,8 +152,8 @@ class Env:
 
 def rpc_raw(sock_path, data, read=True, timeout=5):
     s = socket.socket(socket.AF_UNIX)
+    s.connect(sock_path)  # blocking: waits while the listen backlog is full
     s.settimeout(timeout)
-    s.connect(sock_path)
     s.sendall(data)
     if not read:
         return s, None

@@ -85,6 +85,9 @@ static void test_errors(void **state)
 		     "{\"name\":\"a\",\"as_uid\":0}}", RPC_INVALID_PARAMS, "unknown parameter");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"policy.load\",\"params\":"
 		     "{\"bundle\":\"\",\"revoke\":1}}", RPC_INVALID_PARAMS, "boolean");
+	/* A newline in a request string never splits an error message (found by fuzz_rpc). */
+	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"policy.load\",\"params\":"
+		     "{\"bun\\nd\":1}}", RPC_INVALID_PARAMS, "'bun?d'");
 }
 
 static void test_id_kept_on_error(void **state)
