@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sched.h>
 
 static struct acm *new_monitor(void)
 {
@@ -297,7 +298,7 @@ static void test_switch_wall(void **state)
 
 struct racer {
 	struct acm *a;
-	volatile bool stop;
+	bool stop, started;    /* accessed with __atomic builtins */
 	unsigned long mixed, runs;
 };
 
@@ -306,14 +307,15 @@ static void *race(void *arg)
 	struct racer *r = arg;
 	struct acm_request rq = { 2, 1, ACM_OP_GRANT_MAP_WRITE, 0 };
 
-	while (!r->stop) {
+	__atomic_store_n(&r->started, true, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
 		struct acm_decision d;
 
 		(void)acm_decide(r->a, &rq, &d);
 		/* Odd versions are the example (deny), even ones v2 (allow). */
 		if (d.allow != (d.policy_version % 2 == 0))
 			r->mixed++;
-		r->runs++;
+		__atomic_fetch_add(&r->runs, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -327,12 +329,17 @@ static void test_switch_atomic(void **state)
 	start(r.a, 1, "database");
 	start(r.a, 2, "web_frontend");
 	assert_int_equal(pthread_create(&th, NULL, race, &r), 0);
-	for (int i = 0; i < 400; i++)
+	/* On a loaded machine the racer might not run at all before the switches end. */
+	while (!__atomic_load_n(&r.started, __ATOMIC_ACQUIRE))
+		sched_yield();
+	/* At least 400 switches, and keep switching until the racer has decided a while. */
+	for (int i = 0; i < 400 || (__atomic_load_n(&r.runs, __ATOMIC_RELAXED) < 2000 &&
+				    i < 100000); i++)
 		assert_int_equal(acm_commit(r.a, i % 2 ? t_example() : example_v2(), NULL, &err), 0);
-	r.stop = true;
+	__atomic_store_n(&r.stop, true, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
 	assert_int_equal(r.mixed, 0);
-	assert_true(r.runs > 0);
+	assert_true(r.runs >= 2000);
 	acm_free(r.a);
 }
 
