@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -22,6 +24,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/input.h>
 
 /* The boot-timer port (see docs/testing.md): the VMM timestamps a write of this value. */
 #define BOOT_TIMER_PORT 0x440
@@ -421,6 +425,97 @@ static void load_modules(void)
 	say("modules=%d failed=%d", n, failed);
 }
 
+/* ---- power button: what logind or acpid does on a stock distro ---- */
+
+#define INPUT_MAX 32
+
+static bool has_power_key(int fd)
+{
+	unsigned long keys[KEY_MAX / (8 * sizeof(long)) + 1] = { 0 };
+	const size_t bits = 8 * sizeof(long);
+
+	if (ioctl(fd, EVIOCGBIT(EV_KEY, sizeof(keys)), keys) < 0)
+		return false;
+	return (keys[KEY_POWER / bits] >> (KEY_POWER % bits)) & 1;
+}
+
+static bool is_power_press(const struct input_event *e)
+{
+	return e->type == EV_KEY && e->code == KEY_POWER && e->value == 1;
+}
+
+/*
+ * Forks a watcher that waits for a KEY_POWER press on the input devices that have the
+ * key (the ACPI button driver's "Power Button" is /dev/input/eventN once `button` and
+ * `evdev` are loaded), then prints "power-button" and powers off cleanly. It prints
+ * "power-button-watch=N" when it listens on N devices; init waits for that line, so
+ * that it never interleaves with init's own, then goes on with its test.
+ */
+static void watch_power_button(void)
+{
+	struct pollfd pfd[INPUT_MAX];
+	struct input_event ev[16];
+	char path[32], c;
+	int n = 0, ready[2];
+	pid_t pid;
+
+	if (pipe(ready) < 0) {
+		say("error=power button watcher: %s", strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid != 0) {
+		if (pid < 0)
+			say("error=power button watcher: %s", strerror(errno));
+		close(ready[1]);
+		/* EOF once the watcher has said its line (or died). */
+		while (read(ready[0], &c, 1) < 0 && errno == EINTR)
+			;
+		close(ready[0]);
+		return;
+	}
+	close(ready[0]);
+	for (int i = 0; i < INPUT_MAX; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "/dev/input/event%d", i);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (!has_power_key(fd)) {
+			close(fd);
+			continue;
+		}
+		pfd[n].fd = fd;
+		pfd[n].events = POLLIN;
+		n++;
+	}
+	say("power-button-watch=%d", n);
+	close(ready[1]);
+	while (n > 0) {
+		if (poll(pfd, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			ssize_t r;
+
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			r = read(pfd[i].fd, ev, sizeof(ev));
+			for (ssize_t j = 0; r > 0 && j < r / (ssize_t)sizeof(ev[0]); j++) {
+				if (!is_power_press(&ev[j]))
+					continue;
+				say("power-button");
+				power_off();
+				_exit(1);
+			}
+		}
+	}
+	_exit(0);
+}
+
 int main(void)
 {
 	char name[64] = "boot";
@@ -435,6 +530,7 @@ int main(void)
 	if (read_file("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
 		cmdline[0] = '\0';
 	load_modules();
+	watch_power_button();
 	cmdline_get("bulwark.test", name, sizeof(name));
 	say("test=%s", name);
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)

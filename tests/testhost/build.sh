@@ -6,7 +6,7 @@
 #   guest/initrd.cpio         guest initramfs: agent as /init, busybox, virtio modules
 #   host-base.cpio            test host layer: busybox, kvm modules, /init, guest kernel+initrd
 #   host-qemu.cpio            test host layer: qemu-system-x86_64, its libraries, firmware
-#   bin/bulwark-agent, bin/bulwark-tsrun   static helpers
+#   bin/bulwark-agent, bin/bulwark-tsrun, bin/bulwark-ctlsend   static helpers
 # Exit status: 0 built or up to date, 77 the kernel cannot be had (offline), 1 error.
 # BULWARK_KERNEL_DEB=path/to/linux-image-*.deb uses that package instead of downloading.
 set -euo pipefail
@@ -21,7 +21,8 @@ log() { echo "testhost: $*" >&2; }
 
 # Modules the guest initramfs loads at boot (with their dependencies): virtio transport
 # and devices for the VMM's upcoming virtio-pci devices; harmless without the devices.
-GUEST_MODULES="virtio_pci virtio_blk virtio_net virtio_rng vmw_vsock_virtio_transport"
+# button + evdev: the ACPI power button as /dev/input/event* (the agent's watcher).
+GUEST_MODULES="virtio_pci virtio_blk virtio_net virtio_rng vmw_vsock_virtio_transport button evdev"
 CFLAGS_STATIC="-static -O2 -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Wmissing-prototypes -Werror"
 
 # fresh NAME INPUT-DESCRIPTION: true (and remembers the hash) if NAME must be rebuilt.
@@ -82,9 +83,9 @@ kver=$(cat "$TH/kernel/version")
 moddir=$CACHE/kernel-root/lib/modules/$kver
 
 # ---- 2. static helpers ----
-for prog in agent:tests/guest/agent.c tsrun:tests/testhost/tsrun.c; do
+for prog in agent:tests/guest/agent.c tsrun:tests/testhost/tsrun.c ctlsend:tests/testhost/ctlsend.c; do
 	name=${prog%%:*} src=$top/${prog#*:}
-	if fresh "$name" "$(hashf "$src") $CFLAGS_STATIC $(gcc -dumpfullversion)"; then
+	if fresh "$name" "$(hashf "$src" "$top/src/common/ctl.h") $CFLAGS_STATIC $(gcc -dumpfullversion)"; then
 		log "compiling bulwark-$name"
 		# shellcheck disable=SC2086
 		gcc $CFLAGS_STATIC -o "$TH/bin/bulwark-$name" "$src"
@@ -101,7 +102,7 @@ if fresh guest "$(hashf "$TH/bin/bulwark-agent" /bin/busybox "$here/mkinitramfs-
 fi
 
 # ---- 4. test host base layer ----
-if fresh host-base "$(hashf "$TH/kernel/vmlinuz" "$TH/guest/initrd.cpio" "$TH/bin/bulwark-tsrun" /bin/busybox "$here/host-init.sh" "$here/mkcpio.py") $kver"; then
+if fresh host-base "$(hashf "$TH/kernel/vmlinuz" "$TH/guest/initrd.cpio" "$TH/bin/bulwark-tsrun" "$TH/bin/bulwark-ctlsend" /bin/busybox "$here/host-init.sh" "$here/mkcpio.py") $kver"; then
 	log "building the test host base layer"
 	kvmdir=$moddir/kernel
 	{
@@ -122,6 +123,7 @@ if fresh host-base "$(hashf "$TH/kernel/vmlinuz" "$TH/guest/initrd.cpio" "$TH/bi
 		echo "file /guest/vmlinuz $TH/kernel/vmlinuz 644"
 		echo "file /guest/initrd.cpio $TH/guest/initrd.cpio 644"
 		echo "file /usr/bin/bulwark-tsrun $TH/bin/bulwark-tsrun 755"
+		echo "file /usr/bin/bulwark-ctlsend $TH/bin/bulwark-ctlsend 755"
 	} > "$TH/host-base.manifest"
 	python3 "$here/mkcpio.py" "$TH/host-base.manifest" > "$TH/host-base.cpio"
 	stamp host-base
