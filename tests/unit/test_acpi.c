@@ -482,8 +482,8 @@ static void test_aml_encodings(void **state)
 	aml_arg(&a, 6);
 	assert_int_equal(aml_finish(&a), 0);
 	assert_int_equal(a.len, 4 + 2 + 2);
-	assert_memory_equal(out, ((const uint8_t[]){ 0x0d, 'A', 'B', 0x00, 0x0d, 0x00, 0x68, 0x6e }),
-			    8);
+	assert_memory_equal(out,
+			    ((const uint8_t[]){ 0x0d, 'A', 'B', 0x00, 0x0d, 0x00, 0x68, 0x6e }), 8);
 
 	/* Method (M___, 7) { If (LEqual (Arg1, 0x1234)) { Notify (\X___, 2) } } */
 	aml_init(&a, out, sizeof(out));
