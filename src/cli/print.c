@@ -87,8 +87,13 @@ static void print_audit(json_t *r)
 	json_t *a;
 
 	json_array_foreach(r, i, a) {
-		printf("%6lld %s uid=%-5lld %-16s %-12s %-6s %s\n", n(a, "seq"), s(a, "time"),
-		       n(a, "uid"), s(a, "op"), s(a, "domain"), s(a, "decision"),
+		char uid[24] = "-";
+
+		/* Daemon events (VMM exits, re-attach) have no caller. */
+		if (json_object_get(a, "uid"))
+			snprintf(uid, sizeof(uid), "%lld", n(a, "uid"));
+		printf("%6lld %s uid=%-5s %-16s %-12s %-6s %s\n", n(a, "seq"), s(a, "time"), uid,
+		       s(a, "op"), s(a, "domain"), s(a, "decision"),
 		       json_object_get(a, "reason") ? s(a, "reason") : "");
 	}
 }
@@ -108,6 +113,16 @@ void cli_print(const struct cli *c, const char *method, json_t *r)
 		print_show(r);
 	else if (!strcmp(method, "audit.tail"))
 		print_audit(r);
+	else if (!strcmp(method, "policy.show") && json_object_get(r, "labels")) {
+		size_t i;
+		json_t *l;
+
+		print_kv(r);
+		printf("%-16s", "labels");
+		json_array_foreach(json_object_get(r, "labels"), i, l)
+			printf(" %s", json_string_value(l));
+		printf("\n");
+	}
 	else if (!strcmp(method, "policy.eval"))
 		printf("%s (%s)%s%s\n%s", s(r, "decision"), s(r, "reason"),
 		       *s(r, "rule") ? ": " : "", s(r, "rule"), s(r, "explain"));

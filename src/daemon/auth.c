@@ -68,8 +68,17 @@ static void audit_write(json_t *rec)
 {
 	if (!rec)
 		return;
-	if (audit_append(&bwd->audit, rec, bwd_wall_ns()) < 0)
+	char head[AUDIT_HEX_LEN + 32];
+
+	if (audit_append(&bwd->audit, rec, bwd_wall_ns()) < 0) {
 		fprintf(stderr, "bulwarkd: warning: cannot write the audit log\n");
+	} else {
+		/* The inventory keeps the head too: a log cut short while we are down shows. */
+		snprintf(head, sizeof(head), "%llu %s", (unsigned long long)bwd->audit.seq,
+			 bwd->audit.head);
+		if (store_meta_set(bwd->store, "audit_head", head) < 0)
+			fprintf(stderr, "bulwarkd: warning: cannot record the audit head\n");
+	}
 	json_decref(rec);
 }
 
@@ -91,6 +100,31 @@ void bwd_audit_call(struct bwd_call *call, bool denied)
 		json_object_set_new(rec, "reason", json_string(call->msg));
 	}
 	audit_write(rec);
+}
+
+void bwd_audit_check_head(void)
+{
+	char stored[AUDIT_HEX_LEN + 32], mine[AUDIT_HEX_LEN + 32], gap[AUDIT_GAP_MAX];
+	unsigned long long seq = 0;
+
+	if (store_meta_get(bwd->store, "audit_head", stored, sizeof(stored)) < 0)
+		return;
+	snprintf(mine, sizeof(mine), "%llu %s", (unsigned long long)bwd->audit.seq,
+		 bwd->audit.head);
+	if (strcmp(stored, mine) == 0)
+		return;
+	sscanf(stored, "%llu", &seq);
+	if (seq > bwd->audit.seq)
+		snprintf(gap, sizeof(gap), "records %llu..%llu were removed from the end of the "
+			 "log while bulwarkd was down", (unsigned long long)bwd->audit.seq + 1, seq);
+	else
+		snprintf(gap, sizeof(gap), "the log's last record (seq %llu) is not the one "
+			 "bulwarkd wrote last (seq %llu): replaced while bulwarkd was down",
+			 (unsigned long long)bwd->audit.seq, seq);
+	fprintf(stderr, "bulwarkd: warning: audit log: %s\n", gap);
+	if (store_meta_set(bwd->store, "audit_gap", gap) < 0)
+		fprintf(stderr, "bulwarkd: warning: cannot record the audit gap\n");
+	bwd_audit_event("audit.gap", "-", gap);
 }
 
 void bwd_audit_event(const char *op, const char *domain, const char *detail)

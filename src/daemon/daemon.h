@@ -124,6 +124,12 @@ json_t *bwd_fail(struct bwd_call *call, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Writes one audit record for a finished call (result NULL means it failed). */
 void bwd_audit_call(struct bwd_call *call, bool denied);
+#define AUDIT_GAP_MAX 200
+/*
+ * At start-up: compares the log's last record with the head the inventory recorded; on a
+ * difference records the gap (meta "audit_gap", an audit.gap event) for audit.verify.
+ */
+void bwd_audit_check_head(void);
 /* Writes one audit record for a daemon-side event (a VMM exit, a re-attach). */
 void bwd_audit_event(const char *op, const char *domain, const char *detail);
 /* Current wall-clock time, ns. */

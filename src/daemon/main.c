@@ -192,6 +192,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bulwarkd: error: %s\n", err);
 		goto out;
 	}
+	bwd_audit_check_head();
 	if (load_persisted_policy() < 0)
 		goto out;
 	bwd_audit_event("daemon.start", "-", BULWARK_VERSION);

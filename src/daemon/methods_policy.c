@@ -233,10 +233,16 @@ json_t *h_policy_eval(struct bwd_call *call, json_t *params)
 json_t *h_audit_verify(struct bwd_call *call, json_t *params)
 {
 	struct audit_verify v;
+	char gap[AUDIT_GAP_MAX];
 
 	(void)params;
 	if (audit_verify_fd(bwd->audit.fd, &v) < 0)
 		return bwd_fail(call, RPC_FAILED, "cannot read the audit log");
+	if (v.ok && store_meta_get(bwd->store, "audit_gap", gap, sizeof(gap)) == 0) {
+		v.ok = false;
+		v.bad_line = 0;
+		snprintf(v.reason, sizeof(v.reason), "%s (found at start-up)", gap);
+	}
 	/* The chain cannot show records cut from its end; the daemon's own head can. */
 	if (v.ok && (v.last_seq != bwd->audit.seq || strcmp(v.last_hash, bwd->audit.head))) {
 		v.ok = false;

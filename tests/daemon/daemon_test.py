@@ -406,6 +406,14 @@ def case_audit(e):
     open(log, "w").write("".join(lines[:-1]))
     r = e.cli("audit", "verify", want=6)
     check("removed from its end" in r.stdout, r.stdout)
+    # ... and across a restart, by the head the inventory recorded.
+    e.stop()
+    lines = open(log).read().splitlines(keepends=True)
+    open(log, "w").write("".join(lines[:-2]))
+    e.start()
+    r = e.cli("audit", "verify", want=6)
+    check("were removed from the end of the log while bulwarkd was down" in r.stdout, r.stdout)
+    check(e.js("audit", "tail", "--op", "audit.gap"), "the gap is itself audited")
 
 
 def case_policy(e):
