@@ -19,7 +19,8 @@
 #include "util.h"
 
 #define READ_CHUNK 65536
-#define OUT_MAX (16u << 20) /* a client that reads nothing is dropped beyond this */
+#define OUT_HIGH (256u << 10) /* unsent replies beyond this: stop reading that client */
+#define OUT_MAX (16u << 20)   /* hard cap (one huge reply over OUT_HIGH is still sent) */
 
 struct client {
 	struct bwd_watch w;
@@ -63,11 +64,16 @@ static void client_free(struct client *c)
 	bwd->n_clients--;
 }
 
+static size_t pending_out(const struct client *c)
+{
+	return c->out_len - c->out_off;
+}
+
 static void client_events(struct client *c)
 {
 	struct epoll_event ev = { .events = 0, .data.ptr = &c->w };
 
-	if (!c->closing)
+	if (!c->closing && pending_out(c) < OUT_HIGH)
 		ev.events |= EPOLLIN;
 	if (c->out_len > c->out_off)
 		ev.events |= EPOLLOUT;
@@ -185,28 +191,17 @@ static bool handle_line(struct client *c, const char *line, size_t n)
 	return ok;
 }
 
-static bool client_read(struct client *c)
+/*
+ * Handles the complete lines in the input buffer while the client's unsent replies stay
+ * under OUT_HIGH: a client that does not read stops being served (its socket fills and its
+ * writes block) instead of growing our memory. Returns false if it must be dropped.
+ */
+static bool process_lines(struct client *c)
 {
+	size_t start = 0, first;
 	char *nl;
-	size_t start = 0;
-	ssize_t n;
 
-	if (c->in_cap - c->in_len < READ_CHUNK) {
-		size_t cap = c->in_len + READ_CHUNK;
-		char *p = realloc(c->in, cap);
-
-		if (!p)
-			return false;
-		c->in = p;
-		c->in_cap = cap;
-	}
-	n = recv(c->w.fd, c->in + c->in_len, READ_CHUNK, MSG_DONTWAIT);
-	if (n == 0)
-		return false;
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR;
-	c->in_len += (size_t)n;
-	while (!c->closing &&
+	while (!c->closing && pending_out(c) < OUT_HIGH &&
 	       (nl = memchr(c->in + start, '\n', c->in_len - start)) != NULL) {
 		size_t len = (size_t)(nl - (c->in + start));
 
@@ -218,8 +213,9 @@ static bool client_read(struct client *c)
 	}
 	memmove(c->in, c->in + start, c->in_len - start);
 	c->in_len -= start;
-	if (!c->closing && (c->in_len > bwd->cfg.max_request ||
-			    (c->in_len && memchr(c->in, '\n', c->in_len)))) {
+	nl = memchr(c->in, '\n', c->in_len);
+	first = nl ? (size_t)(nl - c->in) : c->in_len;
+	if (!c->closing && first > bwd->cfg.max_request) {
 		char msg[96], *reply;
 
 		snprintf(msg, sizeof(msg), "request line longer than %zu bytes; closing",
@@ -234,15 +230,45 @@ static bool client_read(struct client *c)
 	return true;
 }
 
+static bool client_read(struct client *c)
+{
+	ssize_t n;
+
+	if (c->in_cap - c->in_len < READ_CHUNK) {
+		size_t cap = c->in_len + READ_CHUNK;
+		char *p = realloc(c->in, cap);
+
+		if (!p)
+			return false;
+		c->in = p;
+		c->in_cap = cap;
+	}
+	n = recv(c->w.fd, c->in + c->in_len, READ_CHUNK, MSG_DONTWAIT);
+	if (n == 0) {
+		/* Half-closed (shutdown(SHUT_WR)): answer what came, then close. */
+		bool ok = process_lines(c);
+
+		c->closing = true;
+		return ok;
+	}
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR;
+	c->in_len += (size_t)n;
+	return process_lines(c);
+}
+
 static void on_client(struct bwd_watch *w, uint32_t events)
 {
 	struct client *c = (struct client *)w;
 
-	if ((events & EPOLLIN) && !c->closing && !client_read(c))
+	if ((events & EPOLLIN) && !c->closing && pending_out(c) < OUT_HIGH && !client_read(c))
 		goto drop;
 	if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN))
 		goto drop;
 	if (!client_flush(c))
+		goto drop;
+	/* Lines held back while replies were pending, now that they have drained. */
+	if (!process_lines(c) || !client_flush(c))
 		goto drop;
 	if (c->closing && c->out_len == c->out_off)
 		goto drop;
