@@ -5,6 +5,7 @@
 #   boot-to-init  exec of the VMM to the agent's first console line ("BULWARK-AGENT: init")
 #   overhead      the VMM's RSS less the mapping that backs guest RAM, sampled from
 #                 /proc/PID/smaps 0.5 s after init while the guest idles
+#   KVM exits     debugfs counters read at the same moment, where debugfs is mounted
 # Usage: inner.sh [N]
 N=${1:-5}
 CPUS=2
@@ -12,6 +13,12 @@ MEM=512
 cmdline="console=ttyS0 quiet panic=-1 bulwark.test=idle bulwark.idle=1"
 res=/tmp/bench.$$
 mkdir -p "$res"
+# KVM's counters (debugfs totals over all VMs; one VM runs at a time here), read with the RSS.
+kvm_stats="exits io_exits mmio_exits pf_taken halt_exits"
+stats=""
+if [ -r /sys/kernel/debug/kvm/exits ]; then
+	for k in $kvm_stats; do stats="$stats --stat /sys/kernel/debug/kvm/$k"; done
+fi
 
 one() { # vmm index
 	vmm=$1 i=$2 out=$res/$1.$2
@@ -25,7 +32,7 @@ one() { # vmm index
 			-kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" -append "$cmdline" ;;
 	esac
 	"$BULWARK_TSRUN" --timeout 90 --mark "BULWARK-AGENT: init" --smaps-after "BULWARK-AGENT: init" \
-		--smaps-delay 500 "$@" </dev/null 2>&1 | tr -d '\r' > "$out"
+		--smaps-delay 500 $stats "$@" </dev/null 2>&1 | tr -d '\r' > "$out"
 	init=$(sed -n 's/^TSRUN: mark=1 us=//p' "$out")
 	rss=$(sed -n 's/^TSRUN: rss-kib=\([0-9]*\) .*/\1/p' "$out")
 	nex=$(sed -n 's/^TSRUN: rss-kib=.* excluded-mappings=\([0-9]*\) .*/\1/p' "$out")
@@ -34,11 +41,15 @@ one() { # vmm index
 	kvm=$(sed -n 's/^bulwark-vmm: timing: first-kvm-run-us=//p' "$out")
 	gi=$(sed -n 's/^bulwark-vmm: timing: guest-init-us=//p' "$out")
 	up=$(sed -n 's/^BULWARK-AGENT: init-uptime-s=//p' "$out")
+	ex=""
+	for k in $kvm_stats; do
+		ex="$ex $(sed -n "s/^TSRUN: stat $k=//p" "$out" | grep . || echo -)"
+	done
 	ok=yes
 	grep -q '^BULWARK-AGENT: result=pass' "$out" && [ "$rc" = 0 ] && [ -n "$init" ] && [ "$nex" = 1 ] || ok=no
 	echo "bench: $vmm run $i: boot-to-init ${init:-none} us, overhead ${rss:-?} KiB (guest RAM ${exc:-?} KiB in ${nex:-?} mapping), exit ${rc:-timeout}, guest clock at init ${up:-?} s${kvm:+, first-kvm-run $kvm us}${gi:+, guest-init $gi us}: $( [ $ok = yes ] && echo ok || echo FAILED)"
 	if [ $ok = yes ]; then
-		echo "$init $rss ${up:-0} ${kvm:-} ${gi:-}" >> "$res/$vmm"
+		echo "$init $rss ${up:-0} ${kvm:--} ${gi:--}$ex" >> "$res/$vmm"
 	else
 		echo "bench: --- $vmm run $i console (last 15 lines) ---"
 		grep -v '^TSRUN' "$out" | tail -15 | sed 's/^/bench:   /'
@@ -47,20 +58,23 @@ one() { # vmm index
 
 vmms="qemu-q35 qemu-microvm"
 [ -n "${BULWARK_VMM:-}" ] && vmms="bulwark $vmms"
-for vmm in $vmms; do
-	for i in $(seq 1 "$N"); do
+# Round-robin, so a change in the machine's load over the run hits every VMM alike.
+skip=""
+for i in $(seq 1 "$N"); do
+	for vmm in $vmms; do
+		case " $skip " in *" $vmm "*) continue ;; esac
 		one "$vmm" "$i"
 		# microvm either boots this kernel or not; one failure says which.
 		if [ "$vmm" = qemu-microvm ] && [ ! -s "$res/$vmm" ]; then
-			echo "bench: qemu-microvm does not boot this kernel to init (see its console above); not repeated"
-			break
+			echo "bench: qemu-microvm did not boot this kernel to init (console above); not repeated"
+			skip="$skip $vmm"
 		fi
 	done
 done
 
 median() { # column file
 	[ -s "$2" ] || { echo ""; return; }
-	awk -v c="$1" '$c != "" { print $c }' "$2" | sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	awk -v c="$1" '$c != "" && $c != "-" { print $c }' "$2" | sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 q_init=$(median 1 "$res/qemu-q35")
@@ -89,6 +103,18 @@ if [ -s "$res/bulwark" ]; then
 	echo
 	echo "bulwark-vmm exec to first KVM_RUN (its timing line, median): ${kvm} us"
 	echo "bulwark-vmm exec to the boot-timer write by init (median):   ${gi} us"
+fi
+if [ -n "$stats" ]; then
+	echo
+	echo "KVM exits from the VMM's start to 0.5 s after init (medians; pf_taken: nested page faults):"
+	printf '%-14s' VMM; for k in $kvm_stats; do printf ' %11s' "$k"; done; echo
+	for vmm in $vmms; do
+		[ -s "$res/$vmm" ] || continue
+		printf '%-14s' "$vmm"
+		c=6
+		for k in $kvm_stats; do printf ' %11s' "$(median $c "$res/$vmm")"; c=$((c + 1)); done
+		echo
+	done
 fi
 echo
 echo "Targets: boot-to-init <= 0.70x QEMU q35; overhead <= 3 MiB; exec to first KVM_RUN < 5 ms."

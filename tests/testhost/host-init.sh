@@ -9,6 +9,8 @@ mount -t devtmpfs devtmpfs /dev
 mkdir -p /tmp /run /dev/shm
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /dev/shm
+# KVM's exit counters (/sys/kernel/debug/kvm), read by the benchmark.
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 kver=$(uname -r)
 vendor=kvm-amd
 grep -qw vmx /proc/cpuinfo && vendor=kvm-intel

@@ -14,13 +14,16 @@
 #include <unistd.h>
 
 #define MAX_MARKS 8
+#define MAX_STATS 16
 
 static const char usage[] =
 	"usage: bulwark-tsrun [--timeout S] [--mark STR]... [--smaps-after STR\n"
-	"       [--smaps-delay MS] [--exclude-name STR] [--exclude-size BYTES]] -- CMD [ARG]...\n"
+	"       [--smaps-delay MS] [--exclude-name STR] [--exclude-size BYTES]\n"
+	"       [--stat FILE]...] -- CMD [ARG]...\n"
 	"Runs CMD with stdout and stderr passed through, then prints on stdout:\n"
 	"  TSRUN: mark=N us=T        first line containing the Nth --mark, T us after exec\n"
 	"  TSRUN: rss-kib=R excluded-kib=E   RSS of CMD less the guest RAM mapping\n"
+	"  TSRUN: stat NAME=V       first line of each --stat FILE, read with the RSS\n"
 	"  TSRUN: exit=C us=T        exit status (128+signal) and when it exited\n"
 	"  TSRUN: timeout            CMD ran past --timeout and was killed (exit 124)\n";
 
@@ -38,6 +41,9 @@ struct tsrun {
 	struct timespec t0;
 	pid_t pid;
 	char smaps_result[256];
+	const char *stats[MAX_STATS];
+	int nstats;
+	char stat_result[MAX_STATS][160];
 };
 
 /* One of the child's output streams, passed through a whole line at a time. */
@@ -65,6 +71,19 @@ static void sample_smaps(struct tsrun *t)
 	int nexcl = 0;
 	FILE *f;
 
+	/* Counters such as KVM's debugfs totals, taken at the same moment as the RSS. */
+	for (int i = 0; i < t->nstats; i++) {
+		const char *base = strrchr(t->stats[i], '/') ? strrchr(t->stats[i], '/') + 1 : t->stats[i];
+
+		f = fopen(t->stats[i], "r");
+		if (f && fgets(buf, sizeof(buf), f)) {
+			buf[strcspn(buf, "\n")] = '\0';
+			snprintf(t->stat_result[i], sizeof(t->stat_result[i]), "TSRUN: stat %s=%.100s\n",
+				 base, buf);
+		}
+		if (f)
+			fclose(f);
+	}
 	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)t->pid);
 	f = fopen(path, "r");
 	if (!f) {
@@ -157,6 +176,8 @@ static int parse_args(struct tsrun *t, int argc, char **argv)
 			t->smaps_delay_ms = atol(argv[++i]);
 		else if (!strcmp(a, "--exclude-name"))
 			t->exclude_name = argv[++i];
+		else if (!strcmp(a, "--stat") && t->nstats < MAX_STATS)
+			t->stats[t->nstats++] = argv[++i];
 		else if (!strcmp(a, "--exclude-size"))
 			t->exclude_size = strtoull(argv[++i], NULL, 0);
 		else
@@ -248,6 +269,8 @@ int main(int argc, char **argv)
 		;
 	exit_us = now_us(&t);
 	fputs(t.smaps_result, stdout);
+	for (int i = 0; i < t.nstats; i++)
+		fputs(t.stat_result[i], stdout);
 	for (int i = 0; i < t.nmarks; i++)
 		if (t.mark_us[i] >= 0)
 			printf("TSRUN: mark=%d us=%lld\n", i + 1, t.mark_us[i]);
