@@ -55,7 +55,7 @@ static int load_persisted_policy(void)
 	char path[BWD_PATH_MAX + 32], v[32];
 	struct acm_error err = { "" };
 	struct acm_bundle_info info;
-	struct acm_policy *pol;
+	struct acm_policy *pol = NULL;
 	uint64_t version;
 	uint8_t *buf;
 	size_t len;
@@ -74,12 +74,12 @@ static int load_persisted_policy(void)
 	/* Exactly the recorded version may load: never an older one (rollback). */
 	acm_set_version_floor(bwd->acm, version ? version - 1 : 0);
 	ret = acm_bundle_open(bwd->acm, buf, len, &pol, &info, &err);
-	if (ret == 0 && info.version != version)
-		ret = -ESTALE;
-	if (ret == 0)
-		ret = bwd_policy_install(pol, &info, &err);
-	else if (ret == -ESTALE && pol)
+	if (ret == 0 && info.version != version) {
 		acm_policy_free(pol);
+		ret = -ESTALE;
+	} else if (ret == 0) {
+		ret = bwd_policy_install(pol, &info, &err);
+	}
 	free(buf);
 	acm_set_version_floor(bwd->acm, version);
 	if (ret < 0)

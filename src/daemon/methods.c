@@ -200,7 +200,8 @@ static json_t *start_checked(struct bwd_call *call, const struct bwd_dom_cfg *cf
 	domid = free_domid();
 	ret = acm_domain_start_prepare(bwd->acm, domid, cfg->label, &txn, &e);
 	if (ret == -EPERM)
-		return bwd_fail(call, RPC_REFUSED, "refused by Chinese Wall: %s", e.msg);
+		return bwd_fail(call, RPC_REFUSED, "refused by %s%s",
+				strncmp(e.msg, "Chinese Wall", 12) ? "Chinese Wall: " : "", e.msg);
 	if (ret < 0)
 		return bwd_fail(call, RPC_REFUSED, "refused: %s", e.msg[0] ? e.msg : strerror(-ret));
 	dom = bwd_vmm_spawn(cfg, domid, why, sizeof(why));
