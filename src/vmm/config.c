@@ -35,6 +35,8 @@ const char config_usage[] =
 	"                     [,iops=N][,bw=SIZE][,iops-burst=N][,bw-burst=SIZE][,refill=MS]\n"
 	"  --rng[=LIMITS]     virtio-rng from the host's getrandom(); LIMITS as for --disk\n"
 	"                     (bw=SIZE,...) or 'off'\n"
+	"  --vsock cid=N,socket=PATH  virtio-vsock: guest CID N (>= 3), host side on the\n"
+	"                     Unix socket PATH (connect, send \"CONNECT <port>\\n\")\n"
 	"  --config FILE      JSON object with the same keys (kernel, initrd, cmdline, cpus,\n"
 	"                     memory, console, on_reboot, control, disk (array of SPEC),\n"
 	"                     rng); command-line options override it, --disk adds disks\n"
@@ -73,6 +75,7 @@ void config_free(struct vmm_config *c)
 	free(c->dump_acpi);
 	for (unsigned int i = 0; i < c->ndisks; i++)
 		disk_config_free(&c->disks[i]);
+	vsock_config_free(&c->vsock);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -187,10 +190,10 @@ static int set_rng(struct vmm_config *c, const char *v, char *err, size_t errlen
 
 /* One table drives both the JSON keys and the long options' value handling. */
 enum key { K_KERNEL, K_INITRD, K_CMDLINE, K_CPUS, K_MEMORY, K_CONSOLE, K_ON_REBOOT, K_CONTROL,
-	   K_DISK, K_RNG, K_NKEYS };
+	   K_DISK, K_RNG, K_VSOCK, K_NKEYS };
 static const char *const key_names[K_NKEYS] = {
 	"kernel", "initrd", "cmdline", "cpus", "memory", "console", "on_reboot", "control",
-	"disk", "rng",
+	"disk", "rng", "vsock",
 };
 
 static int set_key(struct vmm_config *c, enum key k, const char *v, char *err, size_t errlen)
@@ -216,6 +219,8 @@ static int set_key(struct vmm_config *c, enum key k, const char *v, char *err, s
 		return add_disk(c, v, err, errlen);
 	case K_RNG:
 		return set_rng(c, v, err, errlen);
+	case K_VSOCK:
+		return vsock_parse_spec(&c->vsock, v, err, errlen);
 	case K_NKEYS:
 		break;
 	}
@@ -313,6 +318,7 @@ int config_parse_args(struct vmm_config *c, int argc, char **argv, char *err, si
 		{ "control", required_argument, NULL, K_CONTROL },
 		{ "disk", required_argument, NULL, K_DISK },
 		{ "rng", optional_argument, NULL, K_RNG },
+		{ "vsock", required_argument, NULL, K_VSOCK },
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "dump-acpi", required_argument, NULL, OPT_DUMP_ACPI },
 		{ "help", no_argument, NULL, OPT_HELP },

@@ -9,6 +9,7 @@
 
 #include "disk.h"
 #include "ratelimit.h"
+#include "vsock_config.h"
 
 /* Documented exit codes of bulwark-vmm (docs/vmm.md). */
 enum vmm_exit {
@@ -42,6 +43,7 @@ struct vmm_config {
 	unsigned int ndisks;
 	bool rng; /* --rng: a virtio-rng device */
 	struct ratelimit_config rng_rl;
+	struct vsock_config vsock; /* --vsock; cid 0: none */
 	bool help;
 	bool version;
 };

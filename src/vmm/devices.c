@@ -9,6 +9,7 @@
 
 #include "virtio_blk.h"
 #include "virtio_rng.h"
+#include "virtio_vsock.h"
 
 /* Takes a transport struct for the next slot; NULL (with err) when none is left. */
 static struct virtio_dev *next_dev(struct devices *devs, char *err, size_t errlen)
@@ -58,6 +59,18 @@ int devices_create(struct devices *devs, const struct vmm_config *cfg, struct vm
 		}
 		devs->dev[devs->n] = d;
 		devs->destroy[devs->n++] = virtio_rng_destroy;
+	}
+	if (cfg->vsock.cid) {
+		d = next_dev(devs, err, errlen);
+		if (!d)
+			return -ENOSPC;
+		ret = virtio_vsock_create(d, &cfg->vsock, vm, pci, loop, devs->n + 1, err, errlen);
+		if (ret < 0) {
+			free(d);
+			return ret;
+		}
+		devs->dev[devs->n] = d;
+		devs->destroy[devs->n++] = virtio_vsock_destroy;
 	}
 	return 0;
 }
