@@ -147,7 +147,7 @@ static void take_reset(struct virtio_vsock *v)
 {
 	if (!__atomic_exchange_n(&v->reset_seen, 0, __ATOMIC_ACQ_REL))
 		return;
-	vsock_table_reset(&v->tbl);
+	vsock_table_guest_reset(&v->tbl);
 	v->rx_held = false;
 }
 
@@ -275,8 +275,8 @@ void virtio_vsock_transport_reset(struct virtio_dev *d)
 	struct virtq *q = &d->vq[VQ_EVENT];
 	uint8_t ev[4] = { VSOCK_EVENT_TRANSPORT_RESET, 0, 0, 0 }; /* le32 id */
 
-	vsock_table_reset(&v->tbl);
-	v->rx_held = false;
+	/* The queues stay as they are: a held rx buffer is still the guest's to get back. */
+	vsock_table_guest_reset(&v->tbl);
 	/* 5.10.6.7: the driver then drops its connections and re-reads guest_cid. */
 	if (__atomic_load_n(&v->activated, __ATOMIC_ACQUIRE) && virtq_pop(q, &v->tx_chain) == 1) {
 		uint32_t n = (uint32_t)virtq_chain_write(&v->tx_chain, 0, ev, sizeof(ev));

@@ -19,8 +19,8 @@ int virtio_vsock_create(struct virtio_dev *d, const struct vsock_config *cfg, st
 			size_t errlen) __attribute__((warn_unused_result));
 
 /*
- * Drops every connection and tells the guest with a TRANSPORT_RESET event (5.10.6.7), as
- * after a migration or when a policy revokes all channels. I/O thread only.
+ * Drops every connection the guest knows and tells it with a TRANSPORT_RESET event
+ * (5.10.6.7), as after a migration or when a policy revokes all channels. I/O thread only.
  */
 void virtio_vsock_transport_reset(struct virtio_dev *d);
 

@@ -472,6 +472,23 @@ void vsock_table_reset(struct vsock_table *t)
 	t->rr = 0;
 }
 
+void vsock_table_guest_reset(struct vsock_table *t)
+{
+	for (unsigned int i = 0; i < VSOCK_CONN_MAX; i++) {
+		struct vsock_conn *c = &t->conn[i];
+
+		/* Host programs still waiting for their REQUEST to go out keep waiting. */
+		if (c->state == VSOCK_CONN_HOST_WAIT ||
+		    (c->state == VSOCK_CONN_CONNECTING && (c->pending & CONN_PEND_REQUEST)))
+			continue;
+		if (c->state != VSOCK_CONN_FREE)
+			conn_free(c);
+	}
+	t->rst_head = t->rst_n = 0;
+	if (vsock_table_count(t))
+		wake(t);
+}
+
 unsigned int vsock_table_count(const struct vsock_table *t)
 {
 	unsigned int n = 0;

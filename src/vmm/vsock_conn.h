@@ -146,6 +146,13 @@ bool vsock_table_next(struct vsock_table *t, struct vsock_hdr *h, uint8_t *paylo
 /* Drops every connection (closing their streams) and queued RST: a device reset. */
 void vsock_table_reset(struct vsock_table *t);
 
+/*
+ * The guest forgot every connection (a driver reset, a transport reset event): drops
+ * those it knew of, closing their streams, and the queued RSTs; host connections whose
+ * REQUEST has not been sent yet stay and are offered to the next driver.
+ */
+void vsock_table_guest_reset(struct vsock_table *t);
+
 /* Connections not FREE (for stats and tests). */
 unsigned int vsock_table_count(const struct vsock_table *t);
 

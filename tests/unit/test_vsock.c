@@ -534,6 +534,32 @@ static void test_host_initiated(void **state)
 	expect_nothing();
 }
 
+static void test_guest_reset(void **state)
+{
+	struct mock_stream *g, *waiting = mock_new(), *unsent = mock_new(), *sent = mock_new();
+	struct vsock_conn *c;
+	struct vsock_hdr h;
+
+	(void)state;
+	g = open_conn(1000, 5000);
+	c = vsock_conn_accept(&tbl, &mock_tr, sent);
+	assert_int_equal(vsock_conn_connect_guest(c, HOST, 7000), 0);
+	expect_out(VSOCK_OP_REQUEST, 0);
+	assert_non_null(vsock_conn_accept(&tbl, &mock_tr, waiting));
+	c = vsock_conn_accept(&tbl, &mock_tr, unsent);
+	assert_int_equal(vsock_conn_connect_guest(c, HOST, 7001), 0);
+	send_pkt(pkt(VSOCK_OP_RW, 1, 1), 0); /* an RST is queued */
+	/* The driver resets: what the guest knew goes, host programs still waiting stay. */
+	vsock_table_guest_reset(&tbl);
+	assert_int_equal(g->closed, 1);
+	assert_int_equal(sent->closed, 1);
+	assert_int_equal(waiting->closed + unsent->closed, 0);
+	assert_int_equal(vsock_table_count(&tbl), 2);
+	h = expect_out(VSOCK_OP_REQUEST, 0); /* offered to the next driver */
+	assert_int_equal(h.dst_port, 7001);
+	expect_nothing();
+}
+
 static void test_limits(void **state)
 {
 	struct vsock_hdr h;
@@ -649,6 +675,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_host_to_guest_credit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_initiated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guest_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random_packets, setup, teardown),
 		cmocka_unit_test(test_parse),
