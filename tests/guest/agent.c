@@ -2,7 +2,9 @@
 // bulwark guest agent: /init of the test guests. Stamps the boot-timer port, loads the
 // initramfs' modules, runs the test named by `bulwark.test=` and reports on the console
 // in lines "BULWARK-AGENT: key=value" that the host-side tests parse.
+#define _GNU_SOURCE /* O_DIRECT */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -187,6 +189,320 @@ static bool check_uptime(void)
 	return true;
 }
 
+/* ---- device checks (issue 4): parameters from bulwark.* on the kernel command line ---- */
+
+static unsigned long long cmdline_num(const char *key, unsigned long long def)
+{
+	char val[32];
+
+	return cmdline_get(key, val, sizeof(val)) ? strtoull(val, NULL, 0) : def;
+}
+
+/* "virtio-devices=virtio0:2,virtio1:4": name and device id of every virtio device. */
+static bool check_virtio(void)
+{
+	char line[512] = "", id[32], path[300];
+	struct dirent *e;
+	DIR *d = opendir("/sys/bus/virtio/devices");
+	size_t len = 0;
+	int n = 0;
+
+	if (!d) {
+		say("virtio-devices=none (no /sys/bus/virtio/devices)");
+		return false;
+	}
+	while ((e = readdir(d)) != NULL && len + 40 < sizeof(line)) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s/device", e->d_name);
+		if (read_file(path, id, sizeof(id)) < 0)
+			continue;
+		len += snprintf(line + len, sizeof(line) - len, "%s%s:%lu", n ? "," : "",
+				e->d_name, strtoul(id, NULL, 0));
+		n++;
+	}
+	closedir(d);
+	say("virtio-devices=%s", n ? line : "none");
+	return n > 0;
+}
+
+/*
+ * "msix-virtio=N vectors=M": N /proc/interrupts lines of virtio devices on PCI MSI
+ * ("PCI-MSI", or "PCI-MSIX-..." on newer kernels), M of the virtio PCI functions' vectors
+ * in MSI-X mode (/sys/bus/pci/devices/.../msi_irqs/N reads "msix").
+ */
+static bool check_msix(void)
+{
+	static char buf[65536];
+	char *save = NULL, path[600], mode[16], vendor[16];
+	struct dirent *e, *v;
+	DIR *d;
+	int n = 0, m = 0;
+
+	if (read_file("/proc/interrupts", buf, sizeof(buf)) < 0)
+		return false;
+	for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		n += strstr(l, "PCI-MSI") && strstr(l, "virtio");
+	d = opendir("/sys/bus/pci/devices");
+	while (d && (e = readdir(d)) != NULL) {
+		DIR *vd;
+
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", e->d_name);
+		if (e->d_name[0] == '.' || read_file(path, vendor, sizeof(vendor)) < 0 ||
+		    strtoul(vendor, NULL, 0) != 0x1af4)
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/msi_irqs", e->d_name);
+		vd = opendir(path);
+		while (vd && (v = readdir(vd)) != NULL) {
+			snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/msi_irqs/%s",
+				 e->d_name, v->d_name);
+			m += v->d_name[0] != '.' && read_file(path, mode, sizeof(mode)) > 0 &&
+			     strncmp(mode, "msix", 4) == 0;
+		}
+		if (vd)
+			closedir(vd);
+	}
+	if (d)
+		closedir(d);
+	say("msix-virtio=%d vectors=%d", n, m);
+	return n > 0 && m > 0;
+}
+
+/* Reads bulwark.rng-bytes= (default 4096) from /dev/hwrng. */
+static bool check_hwrng(void)
+{
+	static unsigned char buf[65536];
+	size_t want = cmdline_num("bulwark.rng-bytes", 4096), got = 0;
+	char cur[64] = "";
+	unsigned int seen[256] = { 0 }, distinct = 0;
+	int fd;
+
+	if (want > sizeof(buf))
+		want = sizeof(buf);
+	read_file("/sys/class/misc/hw_random/rng_current", cur, sizeof(cur));
+	cur[strcspn(cur, "\n")] = '\0';
+	say("hwrng-current=%s", cur[0] ? cur : "none");
+	fd = open("/dev/hwrng", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		say("hwrng-bytes=0 (open: %s)", strerror(errno));
+		return false;
+	}
+	while (got < want) {
+		ssize_t n = read(fd, buf + got, want - got);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	for (size_t i = 0; i < got; i++)
+		distinct += !seen[buf[i]]++;
+	say("hwrng-bytes=%zu distinct=%u", got, distinct);
+	/* 4 KiB of random bytes covers all 256 values with overwhelming probability. */
+	return got == want && (got < 4096 || distinct == 256);
+}
+
+static int open_blk(int flags)
+{
+	char dev[32] = "vda", path[64];
+
+	cmdline_get("bulwark.blk-dev", dev, sizeof(dev));
+	snprintf(path, sizeof(path), "/dev/%s", dev);
+	return open(path, flags | O_CLOEXEC);
+}
+
+/* Sector s of the pattern: its number in text, then a byte that depends on it. */
+static void fill_sector(unsigned char *p, unsigned long long s)
+{
+	int n = snprintf((char *)p, 512, "bulwark-%08llu\n", s);
+
+	memset(p + n, 'a' + (int)(s % 26), 512 - (size_t)n - 1);
+	p[511] = '\n';
+}
+
+/*
+ * Writes the pattern to bulwark.blk-len bytes at bulwark.blk-off of the disk with
+ * O_DIRECT (the guest's page cache is not in the way), fsyncs (a FLUSH to the device),
+ * reads it back with O_DIRECT and compares. The host checks the image afterwards.
+ */
+static bool check_blk_write(void)
+{
+	unsigned long long off = cmdline_num("bulwark.blk-off", 1 << 20);
+	unsigned long long len = cmdline_num("bulwark.blk-len", 1 << 20);
+	unsigned char *buf, *back;
+	bool ok = false;
+	int fd;
+
+	if (len == 0 || len % 4096 || off % 4096 || len > (64 << 20))
+		return false;
+	fd = open_blk(O_RDWR | O_DIRECT);
+	if (fd < 0) {
+		say("blk-write=error (open: %s)", strerror(errno));
+		return false;
+	}
+	if (posix_memalign((void **)&buf, 4096, len) || posix_memalign((void **)&back, 4096, len)) {
+		close(fd);
+		return false;
+	}
+	for (unsigned long long s = 0; s < len / 512; s++)
+		fill_sector(buf + s * 512, off / 512 + s);
+	if (pwrite(fd, buf, len, (off_t)off) != (ssize_t)len)
+		say("blk-write=error (write: %s)", strerror(errno));
+	else if (fsync(fd) < 0)
+		say("blk-write=error (fsync: %s)", strerror(errno));
+	else if (pread(fd, back, len, (off_t)off) != (ssize_t)len)
+		say("blk-write=error (read back: %s)", strerror(errno));
+	else if (memcmp(buf, back, len) != 0)
+		say("blk-write=mismatch");
+	else
+		ok = true;
+	if (ok)
+		say("blk-write=ok off=%llu len=%llu", off, len);
+	free(buf);
+	free(back);
+	close(fd);
+	return ok;
+}
+
+/* Size (sectors), serial and read-only flag of the disk as the guest kernel sees them. */
+static bool check_blk_info(void)
+{
+	char dev[32] = "vda", path[96], size[32] = "", serial[64] = "", ro[8] = "";
+
+	cmdline_get("bulwark.blk-dev", dev, sizeof(dev));
+	snprintf(path, sizeof(path), "/sys/block/%s/size", dev);
+	read_file(path, size, sizeof(size));
+	snprintf(path, sizeof(path), "/sys/block/%s/serial", dev);
+	read_file(path, serial, sizeof(serial));
+	snprintf(path, sizeof(path), "/sys/block/%s/ro", dev);
+	read_file(path, ro, sizeof(ro));
+	size[strcspn(size, "\n")] = serial[strcspn(serial, "\n")] = ro[strcspn(ro, "\n")] = '\0';
+	say("blk-info=%s sectors=%s serial=%s ro=%s", dev, size[0] ? size : "?",
+	    serial[0] ? serial : "-", ro[0] ? ro : "?");
+	return size[0] != '\0';
+}
+
+/*
+ * A read-only disk (VIRTIO_BLK_F_RO): a write must fail, at open (EROFS) or at the write
+ * itself (the kernel lets O_WRONLY opens of a read-only disk through in some versions).
+ * The device's own refusal (IOERR) cannot be reached from here: the kernel marks the
+ * whole disk read-only, which BLKROSET cannot undo; the host test checks the image.
+ */
+static bool check_blk_ro(void)
+{
+	static unsigned char buf[4096] __attribute__((aligned(4096)));
+	int fd = open_blk(O_WRONLY | O_DIRECT);
+	ssize_t n;
+
+	if (fd < 0) {
+		say("blk-ro-write=refused (open: %s)", strerror(errno));
+		return true;
+	}
+	n = pwrite(fd, buf, sizeof(buf), 0);
+	if (n == (ssize_t)sizeof(buf) && fsync(fd) == 0) {
+		say("blk-ro-write=accepted");
+		close(fd);
+		return false;
+	}
+	say("blk-ro-write=refused (%s: %s)", n < 0 ? "write" : "fsync", strerror(errno));
+	close(fd);
+	return true;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* One reader: `count` O_DIRECT reads of bs bytes at slots first, first+step, ... */
+static bool rate_reads(int fd, unsigned char *buf, unsigned long long bs,
+		       unsigned long long first, unsigned long long step, unsigned long long count)
+{
+	const unsigned long long slots = (64ULL << 20) / bs;
+
+	for (unsigned long long i = 0; i < count; i++) {
+		unsigned long long slot = (first + i * step) % slots;
+
+		if (pread(fd, buf, bs, (off_t)(slot * bs)) != (ssize_t)bs)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Times O_DIRECT reads walking the first 64 MiB of a disk: for each "DEV:BS:N[:QD]" in
+ * bulwark.rate= (e.g. vda:4096:2000:4,vdb:65536:200) QD processes (default 1) share N
+ * reads and the agent prints "blk-rate dev=DEV iops=X bytes-per-s=Y n=N qd=QD s=T".
+ * The first 10 reads (the bucket's initial fill and one-time burst) are not timed. More
+ * than one reader keeps a request queued while the guest itself stalls (TCG).
+ */
+static bool rate_one(const char *dev, unsigned long long bs, unsigned long long n,
+		     unsigned int qd)
+{
+	unsigned char *buf;
+	char path[64];
+	pid_t pids[64];
+	double t0, t;
+	bool ok = true;
+	int fd;
+
+	if (bs == 0 || bs % 512 || bs > (16 << 20) || n == 0 || qd == 0 || qd > 64)
+		return false;
+	snprintf(path, sizeof(path), "/dev/%s", dev);
+	fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (fd < 0 || posix_memalign((void **)&buf, 4096, bs)) {
+		say("blk-rate dev=%s error=open: %s", dev, strerror(errno));
+		return false;
+	}
+	ok = rate_reads(fd, buf, bs, 0, 1, 10);
+	t0 = now_s();
+	for (unsigned int r = 0; r < qd; r++) {
+		pids[r] = ok ? fork() : -1;
+		if (pids[r] == 0)
+			_exit(rate_reads(fd, buf, bs, 10 + r, qd, n / qd + (r < n % qd)) ? 0 : 1);
+		ok &= pids[r] > 0;
+	}
+	/* Our readers only: init has other children (watchers) that never exit. */
+	for (unsigned int r = 0; r < qd; r++) {
+		int st = 1;
+
+		while (pids[r] > 0 && waitpid(pids[r], &st, 0) < 0 && errno == EINTR)
+			;
+		ok &= pids[r] > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	}
+	t = now_s() - t0;
+	close(fd);
+	free(buf);
+	if (!ok) {
+		say("blk-rate dev=%s error=read failed", dev);
+		return false;
+	}
+	say("blk-rate dev=%s iops=%.1f bytes-per-s=%.0f n=%llu qd=%u s=%.3f", dev, n / t,
+	    n * bs / t, n, qd, t);
+	return true;
+}
+
+static bool check_blk_rate(void)
+{
+	char list[256] = "vda:4096:2000", *save = NULL;
+	bool ok = true;
+
+	cmdline_get("bulwark.rate", list, sizeof(list));
+	for (char *it = strtok_r(list, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+		char dev[32];
+		unsigned long long bs, n;
+		unsigned int qd = 1;
+
+		if (sscanf(it, "%31[a-z]:%llu:%llu:%u", dev, &bs, &n, &qd) < 3)
+			return false;
+		ok &= rate_one(dev, bs, n, qd);
+	}
+	return ok;
+}
+
 struct agent_check {
 	const char *name;
 	bool (*fn)(void);
@@ -201,6 +517,13 @@ static const struct agent_check checks[] = {
 	{ "memory", check_memory },
 	{ "modules", check_modules },
 	{ "uptime", check_uptime },
+	{ "virtio", check_virtio },
+	{ "msix", check_msix },
+	{ "hwrng", check_hwrng },
+	{ "blk-info", check_blk_info },
+	{ "blk-write", check_blk_write },
+	{ "blk-ro", check_blk_ro },
+	{ "blk-rate", check_blk_rate },
 };
 
 static bool run_check(const char *name)
@@ -321,6 +644,16 @@ static void test_triplefault(void)
 	do_reboot();
 }
 
+/* Runs the checks listed in bulwark.checks= (comma-separated), powers off. */
+static void test_checks(void)
+{
+	char list[256] = "";
+
+	cmdline_get("bulwark.checks", list, sizeof(list));
+	say("result=%s", list[0] && run_checks(list) ? "pass" : "fail");
+	power_off();
+}
+
 static void test_shell(void)
 {
 	static const char script[] =
@@ -352,6 +685,7 @@ static const struct agent_test tests[] = {
 	{ "reboot", test_reboot, "reboot" },
 	{ "triplefault", test_triplefault, "reboot through a triple fault (needs reboot=t)" },
 	{ "shell", test_shell, "run a few commands in a busybox shell, power off" },
+	{ "checks", test_checks, "run the checks named in bulwark.checks=, power off" },
 };
 
 /* ---- init ---- */

@@ -19,14 +19,16 @@ th_need_vmm() {
 
 # boot_guest VMM CPUS MEMORY_MIB EXTRA_CMDLINE: boots the test guest under VMM
 # (bulwark, qemu-q35 or qemu-microvm), console in $TH_OUT, status in $vmm_rc.
+# $VMM_ARGS: more bulwark-vmm options (split on spaces), e.g. "--disk path=/tmp/a.img".
 # Timestamps (us after exec; empty if not seen): t_init t_poweroff t_exit.
 boot_guest() {
 	vmm=$1 cpus=$2 mem=$3 extra=$4 timeout=${BOOT_TIMEOUT:-240}
 	cmdline="console=ttyS0 quiet panic=-1 $extra"
 	case $vmm in
 	bulwark)
+		# shellcheck disable=SC2086
 		set -- "$BULWARK_VMM" --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
-			--cpus "$cpus" --memory "${mem}M" --cmdline "$cmdline" ;;
+			--cpus "$cpus" --memory "${mem}M" --cmdline "$cmdline" ${VMM_ARGS:-} ;;
 	qemu-q35|qemu-microvm)
 		set -- "$QEMU" -accel kvm -cpu host -M "${vmm#qemu-}" -smp "$cpus" -m "$mem" \
 			-nodefaults -display none -serial stdio -no-reboot \
