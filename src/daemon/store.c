@@ -64,7 +64,7 @@ static int exec_stmt(struct store *s, sqlite3_stmt *st, bool need_change)
 		return -EIO;
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	if (rc == SQLITE_CONSTRAINT)
+	if ((rc & 0xff) == SQLITE_CONSTRAINT) /* extended codes: SQLITE_CONSTRAINT_PRIMARYKEY */
 		return -EEXIST;
 	if (rc != SQLITE_DONE)
 		return -EIO;

@@ -201,7 +201,8 @@ def case_lifecycle(e):
     e.cli("define", e.define("web1", "web"), want=4)  # no policy: nothing may be defined
     e.load_policy()
     e.cli("define", e.define("web1", "web"))
-    e.cli("define", e.define("web1", "web"), want=1)  # exists
+    r = e.cli("define", e.define("web1", "web"), want=1)
+    check("already exists" in r.stderr, "defining a taken name: " + r.stderr)
     check(e.state("web1") == "shutoff", "defined domain is shut off")
     pid = e.start_dom("web1")
     check(alive(pid), "VMM runs")
