@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <openssl/evp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +251,16 @@ int cli_verify_file(const char *path, bool json)
 	return v.ok ? CLI_OK : CLI_TAMPERED;
 }
 
+/* The offline policy commands belong to bulwark-policy: argv[0] is "policy". */
+static int run_policy_tool(char **argv)
+{
+	argv[0] = (char *)(uintptr_t)"bulwark-policy";
+	execvp("bulwark-policy", argv);
+	fprintf(stderr, "bulwark: cannot run bulwark-policy: %s (is it on PATH?)\n",
+		strerror(errno));
+	return CLI_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c = { .fd = -1, .passed_fd = -1 };
@@ -288,17 +299,16 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "%s %s", argv[i], argv[i + 1]);
 	else
 		snprintf(name, sizeof(name), "%s", argv[i]);
+	/* `policy show FILE`, `policy eval FILE ...`: the offline tool's forms (a file first). */
+	if ((!strcmp(name, "policy show") || !strcmp(name, "policy eval")) && i + 2 < argc &&
+	    access(argv[i + 2], F_OK) == 0)
+		return run_policy_tool(argv + i);
 	for (size_t k = 0; k < ARRAY_SIZE(cmds); k++)
 		if (!strcmp(cmds[k].name, name))
 			return cli_main_cmd(&c, &cmds[k], argc - i - (strchr(name, ' ') ? 2 : 1),
 					    argv + i + (strchr(name, ' ') ? 2 : 1));
-	if (!strcmp(argv[i], "policy") && i + 1 < argc) {
-		/* The offline policy commands belong to bulwark-policy. */
-		argv[i] = (char *)(uintptr_t)"bulwark-policy";
-		execvp("bulwark-policy", argv + i);
-		fprintf(stderr, "bulwark: cannot run bulwark-policy: %s\n", strerror(errno));
-		return CLI_USAGE;
-	}
+	if (!strcmp(argv[i], "policy") && i + 1 < argc)
+		return run_policy_tool(argv + i);
 	fprintf(stderr, "bulwark: unknown command '%s' (see bulwark --help)\n", name);
 	return CLI_USAGE;
 }

@@ -418,6 +418,14 @@ def case_audit(e):
 
 
 def case_policy(e):
+    # The offline forms go to bulwark-policy (found on PATH).
+    env = dict(os.environ, PATH=f"{BUILD}/src/tools:" + os.environ.get("PATH", ""))
+    r = subprocess.run([CLI, "policy", "eval", f"{e.dir}/v1.pol", "bank_a", "bank_a",
+                        "evtchn_bind"], capture_output=True, text=True, env=env)
+    check(r.returncode == 1 and "deny" in r.stdout, f"policy eval FILE forwarded: {r.stdout}")
+    r = subprocess.run([CLI, "policy", "check", f"{e.dir}/v1.pol"], capture_output=True,
+                       text=True, env=env)
+    check(r.returncode == 0 and "ok" in r.stdout, f"policy check forwarded: {r.stdout}")
     r = e.cli("policy", "load", f"{e.dir}/v1.bundle", "--dry-run")
     check("installed" in r.stdout and "false" in r.stdout, "dry run installs nothing")
     check(not e.js("policy", "show")["loaded"], "still no policy")

@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# A stock Debian guest through bulwarkd and the CLI on real KVM: define, start (image
-# digests checked), console, pause/resume, stats, a Chinese Wall refusal, restart of the
-# daemon with the guest running, shutdown, audit verify. Needs hardware KVM.
+# Stock Debian guests through bulwarkd and the CLI on real KVM: define, start two (image
+# digests checked), console, pause/resume, stats, refusals by the Chinese Wall and by the
+# image rule, restart of the daemon with the guests running, shutdown, audit verify.
 #   BWD_BIN=DIR (bulwarkd, bulwark, bulwark-policy, bulwark-vmm) GUEST_KERNEL=... \
 #   GUEST_INITRD=... tests/daemon/t-debian.sh
 set -u
@@ -34,6 +34,8 @@ policy debian_test;
 host { cpus 64; memory 256G; }
 ste web;
 cw bank_a, bank_b;
+label web { ste web; vcpus 1; memory 512M; cpu 20%;
+	image kernel sha256 "$ksha"; image initrd sha256 "$isha"; }
 conflict banks = bank_a, bank_b;
 label bank_a { ste web; cw bank_a; vcpus 2; memory 1G; cpu 20%;
 	image kernel sha256 "$ksha"; image initrd sha256 "$isha"; }
@@ -49,9 +51,9 @@ cat >"$t/c.json" <<CFG
 CFG
 start_daemon
 B policy load "$t/p.bundle" >/dev/null || fail "policy load"
-for n in a1:bank_a b1:bank_b; do
+for n in a1:bank_a b1:bank_b w1:web; do
 	cat >"$t/${n%%:*}.json" <<DOM
-{"name": "${n%%:*}", "label": "${n#*:}", "vcpus": 1, "memory": "512M", "kernel": "$kernel",
+{"name": "${n%%:*}", "label": "${n#*:}", "vcpus": 1, "memory": "256M", "kernel": "$kernel",
  "initrd": "$initrd", "cmdline": "console=ttyS0 quiet panic=-1 bulwark.test=idle bulwark.idle=600"}
 DOM
 	B define "$t/${n%%:*}.json" >/dev/null || fail "define ${n%%:*}"
@@ -65,7 +67,16 @@ while ! timeout 2 "$bin/bulwark" --socket "$t/d.sock" console a1 </dev/null 2>/d
 	i=$((i + 1)); [ $i -lt 60 ] || fail "no agent output on the console in 120 s"
 done
 echo "guest a1 up; console works ($(since "$t0") s after start)"
+B --json start w1 >"$t/start-w1.json" || fail "start w1"
+B list
 B pause a1 >/dev/null && B resume a1 >/dev/null || fail "pause/resume"
+# An image the policy does not list for the label never boots.
+sed -e 's/"w1"/"rogue"/' -e "s#\"kernel\": \"$kernel\"#\"kernel\": \"$initrd\"#" "$t/w1.json" \
+	>"$t/rogue.json"
+B define "$t/rogue.json" >/dev/null || fail "define rogue"
+B start rogue 2>"$t/err"; rc=$?
+[ $rc -eq 5 ] && grep -q "image rule" "$t/err" || fail "image refusal (rc $rc): $(cat "$t/err")"
+echo "rogue refused: $(cat "$t/err")"
 B stats a1 | grep -E "^(cpu_ns|rss_bytes|exits)" || fail stats
 B start b1 2>"$t/err"; rc=$?
 [ $rc -eq 5 ] && grep -q "Chinese Wall" "$t/err" || fail "wall refusal (rc $rc): $(cat "$t/err")"
@@ -83,6 +94,7 @@ B shutdown a1 --timeout 30 --wait || fail shutdown
 echo "shutdown took $(since "$t1") s: $(B --json show a1 | grep last_exit)"
 B start b1 >"$t/start-b1.json" || fail "b1 after a1 stopped"
 B destroy b1 >/dev/null || fail "destroy b1"
+B destroy w1 >/dev/null || fail "destroy w1"
 B audit verify || fail "audit verify"
 B audit tail -n 40
 cleanup
