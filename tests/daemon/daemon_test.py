@@ -221,9 +221,15 @@ def case_lifecycle(e):
     r = e.cli("console", "web1", stdin=subprocess.DEVNULL)
     check("tiny: hello from the guest" in r.stdout, f"console output: {r.stdout!r} {r.stderr!r}")
     e.cli("undefine", "web1", want=1)  # running
-    r = e.js("shutdown", "web1", "--timeout", "5")
+    # The tiny guest ignores the power button: a hard stop follows the timeout.
+    t0 = time.time()
+    r = e.js("shutdown", "web1", "--timeout", "1")
     check(r["state"] in ("shutoff", "shutting-down"), f"shutdown {r}")
     wait_for(lambda: e.state("web1") == "shutoff", "shut off")
+    if r["graceful"]:
+        check(time.time() - t0 >= 0.9, "the guest had its timeout")
+        check("shutdown-timeout" in [h["event"] for h in e.js("show", "web1")["history"]],
+              "the hard stop after the timeout is in the history")
     wait_for(lambda: not alive(pid), "VMM gone")
     show = e.js("show", "web1")
     check("stopped on request" in show["last_exit"], f"last_exit {show['last_exit']}")
