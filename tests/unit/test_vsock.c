@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "vsock_config.h"
 #include "vsock_conn.h"
 #include "vsock_pkt.h"
@@ -663,6 +664,35 @@ static void test_parse(void **state)
 	assert_int_equal(vsock_unix_parse_connect("connect 5\n", 10, &port), -EINVAL);
 }
 
+/* --vsock and the JSON key reach the device's configuration through config.c's table. */
+static void test_config_option(void **state)
+{
+	static const char json[] = "{\"vsock\": \"cid=7,socket=/run/a.vsock\"}";
+	char a0[] = "bulwark-vmm", a1[] = "--kernel", a2[] = "k", a3[] = "--vsock";
+	char a4[] = "cid=9,socket=/run/b.vsock", bad[] = "cid=1,socket=/x";
+	char *argv[] = { a0, a1, a2, a3, a4, NULL };
+	struct vmm_config c;
+	char err[256];
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(c.vsock.cid, 0); /* off by default */
+	assert_int_equal(config_parse_json(&c, json, strlen(json), err, sizeof(err)), 0);
+	assert_int_equal(c.vsock.cid, 7);
+	assert_string_equal(c.vsock.socket, "/run/a.vsock");
+	config_free(&c);
+	config_init(&c);
+	assert_int_equal(config_parse_args(&c, 5, argv, err, sizeof(err)), 0);
+	assert_int_equal(c.vsock.cid, 9);
+	assert_string_equal(c.vsock.socket, "/run/b.vsock");
+	config_free(&c);
+	config_init(&c);
+	argv[4] = bad;
+	assert_int_equal(config_parse_args(&c, 5, argv, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "vsock: cid"));
+	config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -679,6 +709,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random_packets, setup, teardown),
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_config_option),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
