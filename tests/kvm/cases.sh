@@ -63,6 +63,50 @@ reboot-reset)
 	n=$(grep -c "tiny: hello" "$out")
 	[ "$n" -ge 2 ] || fail "guest booted $n times, expected a reset loop"
 	;;
+devices)
+	# virtio-blk (read-write and read-only) and virtio-rng are created and torn down
+	# around a boot, and again on every reset (the image lock is released and retaken).
+	need_kvm
+	truncate -s 8M "$tmp/a.img" "$tmp/b.img"
+	run 0 --kernel "$dir/tiny-poweroff.bin" --memory 64M --disk "path=$tmp/a.img,serial=x1" \
+		--disk "path=$tmp/b.img,ro,iops=100" --rng=bw=1M
+	expect_out "tiny: hello from the guest"
+	timeout --preserve-status -s TERM 3 "$vmm" --kernel "$dir/tiny-reset.bin" --memory 64M \
+		--on-reboot reset --disk "path=$tmp/a.img" --rng >"$out" 2>"$err" </dev/null
+	rc=$?
+	[ "$rc" -eq 6 ] || fail "exit code $rc after SIGTERM, expected 6"
+	[ "$(grep -c "tiny: hello" "$out")" -ge 2 ] || fail "no reset loop with devices"
+	;;
+disk-locked)
+	# Two VMMs cannot write one image: the second fails at start, the first runs on.
+	need_kvm
+	truncate -s 8M "$tmp/a.img"
+	"$vmm" --kernel "$dir/tiny-hang.bin" --memory 64M --disk "path=$tmp/a.img" \
+		>"$tmp/out1" 2>"$tmp/err1" </dev/null &
+	pid=$!
+	for _ in $(seq 50); do grep -q "tiny: hello" "$tmp/out1" && break; sleep 0.1; done
+	run 3 --kernel "$dir/tiny-poweroff.bin" --memory 64M --disk "path=$tmp/a.img,ro"
+	one_line_err
+	expect_err "in use by another process"
+	kill -0 "$pid" 2>/dev/null || fail "the first VMM died"
+	kill -TERM "$pid"
+	wait "$pid"
+	;;
+bad-disk)
+	need_kvm
+	run 3 --kernel "$dir/tiny-poweroff.bin" --memory 64M --disk "path=$tmp/missing.img"
+	one_line_err
+	expect_err "missing.img"
+	run 3 --kernel "$dir/tiny-poweroff.bin" --memory 64M --disk "path=$tmp"
+	one_line_err
+	expect_err "disk $tmp: "
+	for spec in ro "path=$tmp/x,serial=" "path=$tmp/x,iops=fast" "path=$tmp/x,bogus=1"; do
+		run 2 --kernel "$dir/tiny-poweroff.bin" --disk "$spec"
+		one_line_err
+	done
+	run 2 --kernel "$dir/tiny-poweroff.bin" --rng=sometimes
+	one_line_err
+	;;
 triple-fault)
 	need_kvm
 	run 1 --kernel "$dir/tiny-triple-fault.bin" --memory 64M
