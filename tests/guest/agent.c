@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include <linux/input.h>
+#include <linux/vm_sockets.h>
 
 /* The boot-timer port (see docs/testing.md): the VMM timestamps a write of this value. */
 #define BOOT_TIMER_PORT 0x440
@@ -673,6 +675,171 @@ static void test_shell(void)
 	power_off();
 }
 
+/* ---- vsock (virtio-vsock, tests/testhost/t-vsock.sh) ---- */
+
+#define VSOCK_TEST_BYTES (1024 * 1024) /* more than the device's 256 KiB buffer: credit */
+#define VSOCK_TEST_TIMEOUT_MS 120000
+
+/* Byte i of the echo pattern: not periodic in any buffer size we use. */
+static uint8_t vsock_pattern(size_t i)
+{
+	return (uint8_t)((i * 7 + i / 251) & 0xff);
+}
+
+/* Echoes fd's bytes back until end of stream; returns the count or -1. */
+static long vsock_echo(int fd)
+{
+	static char buf[65536];
+	long total = 0;
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, VSOCK_TEST_TIMEOUT_MS) <= 0)
+			return -1;
+		n = read(fd, buf, sizeof(buf));
+		if (n == 0)
+			return total;
+		if (n < 0)
+			return -1;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(fd, buf + off, (size_t)(n - off));
+
+			if (w <= 0)
+				return -1;
+			off += w;
+		}
+		total += n;
+	}
+}
+
+/* Sends `bytes` of the pattern and checks that the same bytes come back. */
+static bool vsock_echo_check(int fd, size_t bytes)
+{
+	static uint8_t buf[65536];
+	size_t sent = 0, got = 0;
+
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	while (got < bytes) {
+		struct pollfd p = { .fd = fd, .events = POLLIN | (sent < bytes ? POLLOUT : 0) };
+		ssize_t n;
+
+		if (poll(&p, 1, VSOCK_TEST_TIMEOUT_MS) <= 0) {
+			say("error=vsock echo stalled at sent=%zu got=%zu", sent, got);
+			return false;
+		}
+		if ((p.revents & POLLOUT) && sent < bytes) {
+			size_t len = bytes - sent < sizeof(buf) ? bytes - sent : sizeof(buf);
+
+			for (size_t i = 0; i < len; i++)
+				buf[i] = vsock_pattern(sent + i);
+			n = write(fd, buf, len);
+			if (n < 0 && errno != EAGAIN) {
+				say("error=vsock write: %s", strerror(errno));
+				return false;
+			}
+			if (n > 0)
+				sent += (size_t)n;
+		}
+		if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+			n = read(fd, buf, sizeof(buf));
+			if (n < 0 && errno == EAGAIN)
+				continue;
+			if (n <= 0) {
+				say("error=vsock read at %zu: %s", got, n ? strerror(errno) : "end of stream");
+				return false;
+			}
+			for (ssize_t i = 0; i < n; i++)
+				if (buf[i] != vsock_pattern(got + (size_t)i)) {
+					say("error=vsock echo differs at byte %zu", got + (size_t)i);
+					return false;
+				}
+			got += (size_t)n;
+		}
+	}
+	return true;
+}
+
+static int vsock_connect(unsigned int cid, unsigned int port)
+{
+	struct sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = cid, .svm_port = port };
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/*
+ * Host to guest: echo one connection on port bulwark.vsock.port (default 5000). Guest to
+ * host: echo through CID 2 port+1000 (the host's echo server), then port+1001, where
+ * nothing listens, must be refused (the device answers with a reset).
+ */
+static void test_vsock(void)
+{
+	struct sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY };
+	unsigned int port = 5000;
+	char val[32];
+	bool ok = true;
+	long echoed;
+	int srv, fd;
+
+	if (cmdline_get("bulwark.vsock.port", val, sizeof(val)))
+		port = (unsigned int)atoi(val);
+	sa.svm_port = port;
+	srv = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (srv < 0 || bind(srv, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(srv, 1) < 0) {
+		say("error=vsock listen on port %u: %s", port, strerror(errno));
+		say("result=fail");
+		power_off();
+		return;
+	}
+	say("vsock-listen=%u", port);
+	{
+		struct pollfd p = { .fd = srv, .events = POLLIN };
+
+		fd = poll(&p, 1, VSOCK_TEST_TIMEOUT_MS) == 1 ? accept(srv, NULL, NULL) : -1;
+	}
+	echoed = fd >= 0 ? vsock_echo(fd) : -1;
+	say("vsock-h2g=%s bytes=%ld", echoed > 0 ? "pass" : "fail", echoed);
+	ok &= echoed > 0;
+	if (fd >= 0)
+		close(fd);
+	close(srv);
+
+	fd = vsock_connect(VMADDR_CID_HOST, port + 1000);
+	if (fd < 0) {
+		say("error=vsock connect to host port %u: %s", port + 1000, strerror(-fd));
+		ok = false;
+	} else {
+		bool echo_ok = vsock_echo_check(fd, VSOCK_TEST_BYTES);
+
+		say("vsock-g2h=%s bytes=%d", echo_ok ? "pass" : "fail", VSOCK_TEST_BYTES);
+		ok &= echo_ok;
+		close(fd);
+	}
+
+	fd = vsock_connect(VMADDR_CID_HOST, port + 1001);
+	if (fd >= 0) {
+		say("vsock-refused=fail (connected)");
+		close(fd);
+		ok = false;
+	} else {
+		/* Linux maps the device's RST on a connecting socket to ECONNRESET. */
+		say("vsock-refused=%s errno=%s", fd == -ECONNRESET ? "pass" : "fail", strerror(-fd));
+		ok &= fd == -ECONNRESET;
+	}
+	say("result=%s", ok ? "pass" : "fail");
+	power_off();
+}
+
 struct agent_test {
 	const char *name;
 	void (*fn)(void);
@@ -685,6 +852,7 @@ static const struct agent_test tests[] = {
 	{ "reboot", test_reboot, "reboot" },
 	{ "triplefault", test_triplefault, "reboot through a triple fault (needs reboot=t)" },
 	{ "shell", test_shell, "run a few commands in a busybox shell, power off" },
+	{ "vsock", test_vsock, "vsock echo both ways and a refused port (t-vsock.sh)" },
 	{ "checks", test_checks, "run the checks named in bulwark.checks=, power off" },
 };
 

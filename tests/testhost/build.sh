@@ -6,7 +6,8 @@
 #   guest/initrd.cpio         guest initramfs: agent as /init, busybox, virtio modules
 #   host-base.cpio            test host layer: busybox, kvm modules, /init, guest kernel+initrd
 #   host-qemu.cpio            test host layer: qemu-system-x86_64, its libraries, firmware
-#   bin/bulwark-agent, bin/bulwark-tsrun, bin/bulwark-ctlsend   static helpers
+#   bin/bulwark-agent, bin/bulwark-tsrun, bin/bulwark-ctlsend, bin/bulwark-vsock-host
+#                             static helpers
 # Exit status: 0 built or up to date, 77 the kernel cannot be had (offline), 1 error.
 # BULWARK_KERNEL_DEB=path/to/linux-image-*.deb uses that package instead of downloading.
 set -euo pipefail
@@ -83,7 +84,8 @@ kver=$(cat "$TH/kernel/version")
 moddir=$CACHE/kernel-root/lib/modules/$kver
 
 # ---- 2. static helpers ----
-for prog in agent:tests/guest/agent.c tsrun:tests/testhost/tsrun.c ctlsend:tests/testhost/ctlsend.c; do
+for prog in agent:tests/guest/agent.c tsrun:tests/testhost/tsrun.c ctlsend:tests/testhost/ctlsend.c \
+	vsock-host:tests/testhost/vsock-host.c; do
 	name=${prog%%:*} src=$top/${prog#*:}
 	if fresh "$name" "$(hashf "$src" "$top/src/common/ctl.h") $CFLAGS_STATIC $(gcc -dumpfullversion)"; then
 		log "compiling bulwark-$name"
@@ -102,7 +104,7 @@ if fresh guest "$(hashf "$TH/bin/bulwark-agent" /bin/busybox "$here/mkinitramfs-
 fi
 
 # ---- 4. test host base layer ----
-if fresh host-base "$(hashf "$TH/kernel/vmlinuz" "$TH/guest/initrd.cpio" "$TH/bin/bulwark-tsrun" "$TH/bin/bulwark-ctlsend" /bin/busybox "$here/host-init.sh" "$here/mkcpio.py") $kver"; then
+if fresh host-base "$(hashf "$TH/kernel/vmlinuz" "$TH/guest/initrd.cpio" "$TH/bin/bulwark-tsrun" "$TH/bin/bulwark-ctlsend" "$TH/bin/bulwark-vsock-host" /bin/busybox "$here/host-init.sh" "$here/mkcpio.py") $kver"; then
 	log "building the test host base layer"
 	kvmdir=$moddir/kernel
 	{
@@ -124,6 +126,7 @@ if fresh host-base "$(hashf "$TH/kernel/vmlinuz" "$TH/guest/initrd.cpio" "$TH/bi
 		echo "file /guest/initrd.cpio $TH/guest/initrd.cpio 644"
 		echo "file /usr/bin/bulwark-tsrun $TH/bin/bulwark-tsrun 755"
 		echo "file /usr/bin/bulwark-ctlsend $TH/bin/bulwark-ctlsend 755"
+		echo "file /usr/bin/bulwark-vsock-host $TH/bin/bulwark-vsock-host 755"
 	} > "$TH/host-base.manifest"
 	python3 "$here/mkcpio.py" "$TH/host-base.manifest" > "$TH/host-base.cpio"
 	stamp host-base
