@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rpc.h"
 #include "util.h"
 
 bool domcfg_name_ok(const char *name)
@@ -88,7 +89,18 @@ static int parse_memory(const json_t *v, uint64_t *out)
 	return -EINVAL;
 }
 
+static int parse(json_t *obj, struct bwd_dom_cfg *out, char *err, size_t len);
+
 int domcfg_parse(json_t *obj, struct bwd_dom_cfg *out, char *err, size_t len)
+{
+	int ret = parse(obj, out, err, len);
+
+	if (ret < 0)
+		rpc_one_line(err); /* names from the config are quoted in messages */
+	return ret;
+}
+
+static int parse(json_t *obj, struct bwd_dom_cfg *out, char *err, size_t len)
 {
 	static const char *const known[] = { "name", "label", "vcpus", "memory", "kernel",
 					     "initrd", "cmdline", "kernel_sig", "disks", "nics",

@@ -35,7 +35,7 @@ struct param_spec {
 void rpc_one_line(char *msg)
 {
 	for (unsigned char *p = (unsigned char *)msg; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
+		if (*p < 0x20 || *p >= 0x7f)
 			*p = '?';
 }
 
@@ -174,6 +174,7 @@ int rpc_parse(const char *line, size_t len, struct rpc_req *req, struct rpc_err 
 		err->code = RPC_PARSE_ERROR;
 		snprintf(err->msg, sizeof(err->msg), "malformed JSON at column %d: %.120s",
 			 jerr.column, jerr.text);
+		rpc_one_line(err->msg); /* jansson quotes the offending raw bytes */
 		return -EINVAL;
 	}
 	if (!json_is_object(req->root))

@@ -74,7 +74,10 @@ void rpc_req_clear(struct rpc_req *req);
 char *rpc_reply_result(json_t *id, json_t *result);
 char *rpc_reply_error(json_t *id, int code, const char *msg);
 
-/* Replaces control characters (newlines from request strings) so msg stays one line. */
+/*
+ * Replaces control characters and non-ASCII bytes from request strings with '?', so a
+ * message stays one line and valid UTF-8 (a reply with invalid UTF-8 cannot be encoded).
+ */
 void rpc_one_line(char *msg);
 
 /* Finds a method by name; NULL if unknown. */

@@ -475,6 +475,7 @@ def case_badreq(e):
         return json.loads(buf)["error"]
     check(err(b"{not json\n")["code"] == -32700, "malformed JSON")
     check(err(b"[1,2]\n")["code"] == -32600, "not an object")
+    check(err(b'{"a\\\xd0\x97":1}\n')["code"] == -32700, "invalid UTF-8 still gets a reply")
     check(err(b'{"jsonrpc":"2.0","method":"nope","id":1}\n')["code"] == -32601, "unknown method")
     check(err(b'{"jsonrpc":"1.0","method":"daemon.ping","id":1}\n')["code"] == -32600, "version")
     check(err(b'{"jsonrpc":"2.0","method":"domain.start","params":{"name":5},"id":1}\n')["code"]

@@ -88,6 +88,20 @@ static void test_errors(void **state)
 	/* A newline in a request string never splits an error message (found by fuzz_rpc). */
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"policy.load\",\"params\":"
 		     "{\"bun\\nd\":1}}", RPC_INVALID_PARAMS, "'bun?d'");
+	/* jansson quotes the raw bytes near a bad escape; the reply must still encode. */
+	{
+		static const char bad[] = "{\"jsonrpc\":\"2.0\",\"method\":\"x\",\"params\":"
+					  "{\"b\\\xd0\x97\":1}}";
+		struct rpc_req req;
+		struct rpc_err err;
+		char *reply;
+
+		assert_int_equal(parse(bad, &req, &err), -EINVAL);
+		reply = rpc_reply_error(req.id, err.code, err.msg);
+		assert_non_null(reply);
+		free(reply);
+		rpc_req_clear(&req);
+	}
 }
 
 static void test_id_kept_on_error(void **state)
