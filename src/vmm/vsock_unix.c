@@ -102,7 +102,11 @@ static void read_connect_line(struct vsock_unix_stream *s)
 	}
 	if (vsock_unix_parse_connect(s->line, s->line_len, &port) < 0)
 		goto abort;
-	stream_set_events(s, 0); /* the table asks for readiness once the guest answers */
+	/*
+	 * Until the guest answers, watch only for the host program going away, so that a
+	 * guest whose driver never answers cannot keep the slot after the program gave up.
+	 */
+	stream_set_events(s, EPOLLRDHUP);
 	if (vsock_conn_connect_guest(s->conn, VSOCK_CID_HOST, port) < 0)
 		s->u->refused++;
 	return;
@@ -124,6 +128,16 @@ static void on_stream(struct evloop_handler *h, uint32_t events)
 		return;
 	if (c->state == VSOCK_CONN_HOST_WAIT) {
 		read_connect_line(s);
+		return;
+	}
+	if (c->state == VSOCK_CONN_CONNECTING) {
+		char b;
+		ssize_t n = recv(h->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			vsock_conn_abort(c);
+		else if (n > 0)
+			stream_set_events(s, 0); /* data, then a half close: keep it for the guest */
 		return;
 	}
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
@@ -223,6 +237,8 @@ static int unix_established(struct vsock_conn *c)
 	char line[VSOCK_UNIX_LINE_MAX];
 	int n = snprintf(line, sizeof(line), "OK %" PRIu32 "\n", c->host_port);
 
+	/* The table now asks for exactly the readiness it needs (it assumes none is set). */
+	stream_set_events(stream_of(c), 0);
 	/* A fresh socket's buffer is empty: a short write means the peer is gone. */
 	if (send(stream_of(c)->h.fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n)
 		return -EPIPE;
