@@ -19,6 +19,7 @@ const char config_usage[] =
 	"usage: bulwark-vmm --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N]\n"
 	"                   [--memory SIZE] [--console stdio|PATH] [--on-reboot exit|reset]\n"
 	"                   [--control PATH] [--disk SPEC]... [--rng[=LIMITS]]\n"
+	"                   [--net SPEC]...\n"
 	"       bulwark-vmm --config FILE.json [options...]\n"
 	"       bulwark-vmm --dump-acpi DIR [--cpus N]\n"
 	"\n"
@@ -35,11 +36,15 @@ const char config_usage[] =
 	"                     [,iops=N][,bw=SIZE][,iops-burst=N][,bw-burst=SIZE][,refill=MS]\n"
 	"  --rng[=LIMITS]     virtio-rng from the host's getrandom(); LIMITS as for --disk\n"
 	"                     (bw=SIZE,...) or 'off'\n"
+	"  --net SPEC         virtio-net on a tap, up to 4: tap=NAME|fd=N[,mac=MAC]\n"
+	"                     [,offload=on|off][,rx-bw=SIZE][,rx-pps=N][,tx-bw=SIZE][,tx-pps=N]\n"
+	"                     [,{rx,tx}-bw-burst=SIZE][,{rx,tx}-pps-burst=N][,{rx,tx}-refill=MS]\n"
 	"  --vsock cid=N,socket=PATH  virtio-vsock: guest CID N (>= 3), host side on the\n"
 	"                     Unix socket PATH (connect, send \"CONNECT <port>\\n\")\n"
 	"  --config FILE      JSON object with the same keys (kernel, initrd, cmdline, cpus,\n"
 	"                     memory, console, on_reboot, control, disk (array of SPEC),\n"
-	"                     rng); command-line options override it, --disk adds disks\n"
+	"                     rng, net (array of SPEC)); command-line options override it,\n"
+	"                     --disk and --net add devices\n"
 	"  --dump-acpi DIR    write the ACPI tables as DIR/<SIG>.dat and exit\n"
 	"  --help, --version\n"
 	"\n"
@@ -76,6 +81,8 @@ void config_free(struct vmm_config *c)
 	for (unsigned int i = 0; i < c->ndisks; i++)
 		disk_config_free(&c->disks[i]);
 	vsock_config_free(&c->vsock);
+	for (unsigned int i = 0; i < c->nnets; i++)
+		virtio_net_opts_free(&c->nets[i]);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -157,6 +164,16 @@ static int add_disk(struct vmm_config *c, const char *v, char *err, size_t errle
 	return 0;
 }
 
+static int add_net(struct vmm_config *c, const char *v, char *err, size_t errlen)
+{
+	if (c->nnets >= VIRTIO_NET_MAX)
+		return fail(err, errlen, "net: at most %u network devices", VIRTIO_NET_MAX);
+	if (virtio_net_parse_spec(&c->nets[c->nnets], v, err, errlen) < 0)
+		return -EINVAL;
+	c->nnets++;
+	return 0;
+}
+
 /* "on", "off", or rate-limit options (which imply on). */
 static int set_rng(struct vmm_config *c, const char *v, char *err, size_t errlen)
 {
@@ -190,10 +207,10 @@ static int set_rng(struct vmm_config *c, const char *v, char *err, size_t errlen
 
 /* One table drives both the JSON keys and the long options' value handling. */
 enum key { K_KERNEL, K_INITRD, K_CMDLINE, K_CPUS, K_MEMORY, K_CONSOLE, K_ON_REBOOT, K_CONTROL,
-	   K_DISK, K_RNG, K_VSOCK, K_NKEYS };
+	   K_DISK, K_RNG, K_NET, K_VSOCK, K_NKEYS };
 static const char *const key_names[K_NKEYS] = {
 	"kernel", "initrd", "cmdline", "cpus", "memory", "console", "on_reboot", "control",
-	"disk", "rng", "vsock",
+	"disk", "rng", "net", "vsock",
 };
 
 static int set_key(struct vmm_config *c, enum key k, const char *v, char *err, size_t errlen)
@@ -221,6 +238,8 @@ static int set_key(struct vmm_config *c, enum key k, const char *v, char *err, s
 		return set_rng(c, v, err, errlen);
 	case K_VSOCK:
 		return vsock_parse_spec(&c->vsock, v, err, errlen);
+	case K_NET:
+		return add_net(c, v, err, errlen);
 	case K_NKEYS:
 		break;
 	}
@@ -260,7 +279,7 @@ int config_parse_json(struct vmm_config *c, const char *json, size_t len, char *
 			ret = fail(err, errlen, "config: unknown key '%s'", shown(name, b, sizeof(b)));
 			goto out;
 		}
-		if (k == K_DISK && json_is_array(val)) {
+		if ((k == K_DISK || k == K_NET) && json_is_array(val)) {
 			size_t i;
 			json_t *el;
 
@@ -319,6 +338,7 @@ int config_parse_args(struct vmm_config *c, int argc, char **argv, char *err, si
 		{ "disk", required_argument, NULL, K_DISK },
 		{ "rng", optional_argument, NULL, K_RNG },
 		{ "vsock", required_argument, NULL, K_VSOCK },
+		{ "net", required_argument, NULL, K_NET },
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "dump-acpi", required_argument, NULL, OPT_DUMP_ACPI },
 		{ "help", no_argument, NULL, OPT_HELP },

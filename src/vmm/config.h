@@ -10,6 +10,7 @@
 #include "disk.h"
 #include "ratelimit.h"
 #include "vsock_config.h"
+#include "virtio_net_hdr.h"
 
 /* Documented exit codes of bulwark-vmm (docs/vmm.md). */
 enum vmm_exit {
@@ -44,6 +45,8 @@ struct vmm_config {
 	bool rng; /* --rng: a virtio-rng device */
 	struct ratelimit_config rng_rl;
 	struct vsock_config vsock; /* --vsock; cid 0: none */
+	struct virtio_net_opts nets[VIRTIO_NET_MAX]; /* --net, in PCI slot order */
+	unsigned int nnets;
 	bool help;
 	bool version;
 };

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "virtio_blk.h"
+#include "virtio_net.h"
 #include "virtio_rng.h"
 #include "virtio_vsock.h"
 
@@ -71,6 +72,18 @@ int devices_create(struct devices *devs, const struct vmm_config *cfg, struct vm
 		}
 		devs->dev[devs->n] = d;
 		devs->destroy[devs->n++] = virtio_vsock_destroy;
+	}
+	for (unsigned int i = 0; i < cfg->nnets; i++) {
+		d = next_dev(devs, err, errlen);
+		if (!d)
+			return -ENOSPC;
+		ret = virtio_net_create(d, &cfg->nets[i], vm, pci, loop, devs->n + 1, err, errlen);
+		if (ret < 0) {
+			free(d);
+			return ret;
+		}
+		devs->dev[devs->n] = d;
+		devs->destroy[devs->n++] = virtio_net_destroy;
 	}
 	return 0;
 }
