@@ -213,6 +213,11 @@ int domcfg_sha256_file(const char *path, char hex[65])
 		close(fd);
 		return -EINVAL;
 	}
+	/* Hashing blocks the daemon's loop: a huge (sparse) file must not stall it. */
+	if (st.st_size > DOMCFG_IMAGE_MAX) {
+		close(fd);
+		return -EFBIG;
+	}
 	ctx = EVP_MD_CTX_new();
 	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
 		goto out;

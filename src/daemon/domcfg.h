@@ -11,6 +11,7 @@
 #define DOMCFG_PATH_MAX 1024
 #define DOMCFG_CMDLINE_MAX 2048
 #define DOMCFG_MAX_VCPUS 255
+#define DOMCFG_IMAGE_MAX (1LL << 30)     /* largest kernel or initrd, bytes */
 
 struct bwd_dom_cfg {
 	char name[DOMCFG_NAME_MAX + 1];
@@ -39,7 +40,7 @@ bool domcfg_name_ok(const char *name);
 
 /*
  * SHA-256 of a regular file, as 64 lower-case hex digits into hex (65 bytes). Returns 0
- * or -errno (-EINVAL if not a regular file).
+ * or -errno (-EINVAL if not a regular file, -EFBIG over DOMCFG_IMAGE_MAX).
  */
 int domcfg_sha256_file(const char *path, char hex[65]);
 

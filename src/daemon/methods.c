@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -71,6 +74,35 @@ static void keep_names(struct bwd_call *call, struct names *n, const struct stor
 
 static struct names call_names; /* one request at a time: the loop is single-threaded */
 
+/*
+ * Hashes an image with the caller's file-system identity (fsuid, fsgid, groups), so the
+ * daemon never reads, or reveals the digest of, a file the caller could not read itself.
+ * The daemon is single-threaded, so switching the identity for one open is safe.
+ */
+static int hash_as_caller(const struct bwd_call *call, const char *path, char hex[65])
+{
+	gid_t mine[BWD_MAX_GROUPS], theirs[BWD_MAX_GROUPS];
+	int n_mine, ret;
+	uid_t olduid;
+	gid_t oldgid;
+
+	if (geteuid() != 0)
+		return domcfg_sha256_file(path, hex); /* no more privilege than the caller's */
+	n_mine = getgroups(BWD_MAX_GROUPS, mine);
+	for (size_t i = 0; i < call->n_gids; i++)
+		theirs[i] = call->gids[i];
+	if (n_mine < 0 || setgroups(call->n_gids, theirs) < 0)
+		return -EPERM;
+	oldgid = (gid_t)setfsgid(call->gid);
+	olduid = (uid_t)setfsuid(call->uid);
+	ret = domcfg_sha256_file(path, hex);
+	setfsuid(olduid);
+	setfsgid(oldgid);
+	if (setgroups((size_t)n_mine, mine) < 0)
+		abort(); /* cannot return to our own identity: a broken invariant */
+	return ret;
+}
+
 json_t *h_define(struct bwd_call *call, json_t *params)
 {
 	struct bwd_dom_cfg cfg;
@@ -86,12 +118,13 @@ json_t *h_define(struct bwd_call *call, json_t *params)
 	if (!bwd_authorize(call, ACM_ADMIN_CREATE, call_names.label))
 		return NULL;
 	call->label = call_names.label;
-	ret = domcfg_sha256_file(cfg.kernel, ksha);
+	ret = hash_as_caller(call, cfg.kernel, ksha);
 	if (ret == 0 && cfg.initrd[0])
-		ret = domcfg_sha256_file(cfg.initrd, isha);
+		ret = hash_as_caller(call, cfg.initrd, isha);
 	if (ret < 0)
-		return bwd_fail(call, RPC_FAILED, "cannot read the kernel or initrd: %s "
-				"(give absolute paths of regular files)", strerror(-ret));
+		return bwd_fail(call, RPC_FAILED, "cannot read the kernel or initrd as uid %u: %s "
+				"(give absolute paths of regular files you can read, at most 1 GiB)",
+				(unsigned int)call->uid, strerror(-ret));
 	text = json_dumps(json_object_get(params, "config"), JSON_COMPACT | JSON_SORT_KEYS);
 	if (!text)
 		return bwd_fail(call, RPC_FAILED, "out of memory");
@@ -142,12 +175,13 @@ static int check_images(struct bwd_call *call, const struct bwd_dom_cfg *cfg, ui
 {
 	struct acm_error e = { "" };
 	uint8_t dig[ACM_HASH_LEN];
-	int ret = domcfg_sha256_file(cfg->kernel, ksha);
+	int ret = hash_as_caller(call, cfg->kernel, ksha);
 
 	if (ret == 0 && cfg->initrd[0])
-		ret = domcfg_sha256_file(cfg->initrd, isha);
+		ret = hash_as_caller(call, cfg->initrd, isha);
 	if (ret < 0) {
-		bwd_fail(call, RPC_FAILED, "cannot read the kernel or initrd: %s", strerror(-ret));
+		bwd_fail(call, RPC_FAILED, "cannot read the kernel or initrd as uid %u: %s",
+			 (unsigned int)call->uid, strerror(-ret));
 		return -1;
 	}
 	for (int i = 0; i < ACM_HASH_LEN; i++)

@@ -279,6 +279,17 @@ def case_authz(e):
     # uid 2001 may create and manage bank_a only.
     e.cli("define", e.define("ba1", "bank_a"), uid=BANK_UID)
     e.cli("define", e.define("w2", "web"), uid=BANK_UID, want=4)
+    # Images are read with the caller's identity: no digest of a file it cannot read.
+    secret = f"{e.dir}/secret.bin"
+    shutil.copy(e.kernel, secret)
+    os.chmod(secret, 0o600)
+    r = e.cli("define", e.define("ba2", "bank_a", kernel=secret), uid=BANK_UID, want=1)
+    check("Permission denied" in r.stderr, "a kernel the caller cannot read: " + r.stderr)
+    sparse = f"{e.dir}/huge.bin"
+    with open(sparse, "wb") as f:
+        f.truncate(2 << 30)
+    r = e.cli("define", e.define("ba3", "bank_a", kernel=sparse), want=1)
+    check("too large" in r.stderr, "a 2 GiB kernel is refused before hashing: " + r.stderr)
     e.cli("start", "ba1", uid=BANK_UID)
     e.cli("pause", "web1", uid=BANK_UID, want=4)
     check([d["name"] for d in e.js("list", uid=BANK_UID)] == ["ba1"], "bank_ops sees ba1 only")
