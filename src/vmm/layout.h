@@ -14,7 +14,14 @@
 #define LAYOUT_CMDLINE_MAX 4096U
 #define LAYOUT_EBDA 0x9fc00ULL /* end of conventional RAM in the e820 map */
 #define LAYOUT_ACPI 0xe0000ULL /* RSDP and tables; inside the legacy RSDP scan window */
-#define LAYOUT_ACPI_SIZE 0x20000ULL /* up to 1 MiB, reserved in e820 */
+#define LAYOUT_ACPI_SIZE 0x1f000ULL /* reserved in e820 with the reset vector page */
+/*
+ * The x86 reset vector, F000:FFF0. There is no firmware, but Linux jumps here as its
+ * last way to reboot (machine_real_restart), which it reaches first on a
+ * hardware-reduced ACPI machine without EFI: a few bytes here write the ACPI reset
+ * register instead, so every reboot path ends at PORT_ACPI_RESET.
+ */
+#define LAYOUT_RESET_VECTOR 0xffff0ULL
 #define LAYOUT_HIMEM 0x100000ULL /* the protected-mode kernel is loaded here */
 
 /* The 32-bit hole below 4 GiB: PCI BARs, IOAPIC, LAPIC, KVM's private pages. */

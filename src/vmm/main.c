@@ -184,6 +184,13 @@ static int load_guest(struct vmm *m)
 	ret = build_acpi(vm->ncpus, p, LAYOUT_ACPI_SIZE, &acpi);
 	if (ret < 0)
 		return die(VMM_EXIT_HOST, "building ACPI tables: %s", strerror(-ret));
+	/* mov al, ACPI_RESET_VALUE; mov dx, PORT_ACPI_RESET; out dx, al; 1: hlt; jmp 1b */
+	static const uint8_t reset_stub[] = {
+		0xb0, ACPI_RESET_VALUE, 0xba, PORT_ACPI_RESET & 0xff, PORT_ACPI_RESET >> 8, 0xee,
+		0xf4, 0xeb, 0xfd,
+	};
+	p = vm_gpa(vm, LAYOUT_RESET_VECTOR, sizeof(reset_stub));
+	memcpy(p, reset_stub, sizeof(reset_stub));
 	bp = vm_gpa(vm, LAYOUT_ZERO_PAGE, sizeof(*bp));
 	boot_fill_params(&m->img.bz, &plan, vm->mem_size, LAYOUT_ACPI + acpi.rsdp_offset, bp);
 	if (arch_write_boot_tables(vm) < 0)
