@@ -5,12 +5,14 @@
  * running.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -140,8 +142,8 @@ int main(int argc, char **argv)
 	};
 	static struct bwd d;
 	const char *cfgpath = NULL;
-	char err[512], logs[BWD_PATH_MAX + 8];
-	int c, rc = 1;
+	char err[512], logs[BWD_PATH_MAX + 8], lock[BWD_PATH_MAX + 16];
+	int c, rc = 1, lockfd;
 
 	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
 		switch (c) {
@@ -178,6 +180,16 @@ int main(int argc, char **argv)
 	    mkdirs(d.cfg.run_dir, 0700) < 0) {
 		fprintf(stderr, "bulwarkd: error: cannot create %s, %s or %s: %s\n",
 			d.cfg.state_dir, logs, d.cfg.run_dir, strerror(errno));
+		return 1;
+	}
+	/* One daemon per state directory: a second would steal the socket and the domains. */
+	snprintf(lock, sizeof(lock), "%s/bulwarkd.lock", d.cfg.state_dir);
+	lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
+		fprintf(stderr, "bulwarkd: error: another bulwarkd is using %s (%s)\n",
+			d.cfg.state_dir, strerror(errno));
+		if (lockfd >= 0)
+			close(lockfd);
 		return 1;
 	}
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -229,5 +241,6 @@ out:
 	acm_free(d.acm);
 	if (d.epfd >= 0)
 		close(d.epfd);
+	close(lockfd);
 	return rc;
 }

@@ -337,6 +337,10 @@ def case_refusals(e):
 
 
 def case_restart(e):
+    # A second daemon on the same state directory refuses to start; the first serves on.
+    r = subprocess.run([BULWARKD, "-c", e.conf], capture_output=True, text=True, timeout=10)
+    check(r.returncode == 1 and "another bulwarkd" in r.stderr, f"second daemon: {r.stderr}")
+    check(rpc(e.sock, "daemon.ping")["result"]["version"], "the first still serves")
     e.load_policy()
     e.cli("define", e.define("web1", "web"))
     e.cli("define", e.define("ba1", "bank_a"))
