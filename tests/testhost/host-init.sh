@@ -11,6 +11,10 @@ mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /dev/shm
 # KVM's exit counters (/sys/kernel/debug/kvm), read by the benchmark.
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+# As a bulwark host should be configured: huge pages for shmem where a program asks
+# (bulwark-vmm's guest RAM is a memfd and asks). Not "always": that would also put the
+# test host's tmpfs files, our binaries among them, in huge pages.
+echo advise > /sys/kernel/mm/transparent_hugepage/shmem_enabled 2>/dev/null
 kver=$(uname -r)
 vendor=kvm-amd
 grep -qw vmx /proc/cpuinfo && vendor=kvm-intel
