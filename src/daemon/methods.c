@@ -103,7 +103,7 @@ static int hash_as_caller(const struct bwd_call *call, const char *path, char he
 	return ret;
 }
 
-json_t *h_define(struct bwd_call *call, json_t *params)
+json_t *bwd_do_define(struct bwd_call *call, json_t *params)
 {
 	struct bwd_dom_cfg cfg;
 	char err[256], ksha[65], isha[65] = "";
@@ -139,7 +139,7 @@ json_t *h_define(struct bwd_call *call, json_t *params)
 			 "state", "shutoff", "kernel_sha256", ksha, "initrd_sha256", isha);
 }
 
-json_t *h_undefine(struct bwd_call *call, json_t *params)
+json_t *bwd_do_undefine(struct bwd_call *call, json_t *params)
 {
 	struct store_dom sd;
 
@@ -259,7 +259,7 @@ static json_t *start_checked(struct bwd_call *call, const struct bwd_dom_cfg *cf
 			 (int)domid, "pid", (int)dom->pid);
 }
 
-json_t *h_start(struct bwd_call *call, json_t *params)
+json_t *bwd_do_start(struct bwd_call *call, json_t *params)
 {
 	struct store_dom sd;
 	struct bwd_dom_cfg cfg;
@@ -317,17 +317,17 @@ static json_t *simple_ctl(struct bwd_call *call, json_t *params, uint16_t type,
 	return json_pack("{s:s, s:s}", "name", dom->name, "state", state);
 }
 
-json_t *h_pause(struct bwd_call *call, json_t *params)
+json_t *bwd_do_pause(struct bwd_call *call, json_t *params)
 {
 	return simple_ctl(call, params, CTL_PAUSE, "paused");
 }
 
-json_t *h_resume(struct bwd_call *call, json_t *params)
+json_t *bwd_do_resume(struct bwd_call *call, json_t *params)
 {
 	return simple_ctl(call, params, CTL_RESUME, "running");
 }
 
-json_t *h_shutdown(struct bwd_call *call, json_t *params)
+json_t *bwd_do_shutdown(struct bwd_call *call, json_t *params)
 {
 	json_t *t = json_object_get(params, "timeout");
 	json_int_t timeout = t ? json_integer_value(t) : SHUTDOWN_DEFAULT_S;
@@ -361,7 +361,7 @@ json_t *h_shutdown(struct bwd_call *call, json_t *params)
 			 "graceful", 1, "timeout", (json_int_t)timeout);
 }
 
-json_t *h_destroy(struct bwd_call *call, json_t *params)
+json_t *bwd_do_destroy(struct bwd_call *call, json_t *params)
 {
 	struct bwd_dom *dom = live_dom(call, params);
 	char name[STORE_NAME_MAX];
@@ -374,7 +374,7 @@ json_t *h_destroy(struct bwd_call *call, json_t *params)
 	return json_pack("{s:s, s:s}", "name", name, "state", "shutoff");
 }
 
-json_t *h_console(struct bwd_call *call, json_t *params)
+json_t *bwd_do_console(struct bwd_call *call, json_t *params)
 {
 	struct bwd_dom *dom = live_dom(call, params);
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -107,7 +107,7 @@ int bwd_policy_install(struct acm_policy *pol, const struct acm_bundle_info *inf
 	return 0;
 }
 
-json_t *h_policy_load(struct bwd_call *call, json_t *params)
+json_t *bwd_do_policy_load(struct bwd_call *call, json_t *params)
 {
 	json_t *b = json_object_get(params, "bundle"), *viol = NULL, *res = NULL;
 	bool dry = json_is_true(json_object_get(params, "dry_run"));
@@ -176,7 +176,7 @@ out:
 	return res;
 }
 
-json_t *h_policy_show(struct bwd_call *call, json_t *params)
+json_t *bwd_do_policy_show(struct bwd_call *call, json_t *params)
 {
 	char hash[2 * ACM_HASH_LEN + 1];
 	json_t *labels;
@@ -196,7 +196,7 @@ json_t *h_policy_show(struct bwd_call *call, json_t *params)
 			 (int)acm_policy_rule_count(bwd->pol));
 }
 
-json_t *h_policy_eval(struct bwd_call *call, json_t *params)
+json_t *bwd_do_policy_eval(struct bwd_call *call, json_t *params)
 {
 	const char *subj = json_string_value(json_object_get(params, "subject"));
 	const char *obj = json_string_value(json_object_get(params, "object"));
@@ -230,7 +230,7 @@ json_t *h_policy_eval(struct bwd_call *call, json_t *params)
 			 "subject", subj, "policy_version", (json_int_t)bwd->pol_version);
 }
 
-json_t *h_audit_verify(struct bwd_call *call, json_t *params)
+json_t *bwd_do_audit_verify(struct bwd_call *call, json_t *params)
 {
 	struct audit_verify v;
 	char gap[AUDIT_GAP_MAX];
@@ -256,7 +256,7 @@ json_t *h_audit_verify(struct bwd_call *call, json_t *params)
 			 v.ok ? "" : v.reason, "head", bwd->audit.head);
 }
 
-json_t *h_audit_tail(struct bwd_call *call, json_t *params)
+json_t *bwd_do_audit_tail(struct bwd_call *call, json_t *params)
 {
 	json_t *c = json_object_get(params, "count"), *out;
 	json_int_t count = c ? json_integer_value(c) : 20;

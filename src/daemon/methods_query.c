@@ -10,7 +10,7 @@
 #include "domcfg.h"
 #include "util.h"
 
-json_t *h_ping(struct bwd_call *call, json_t *params)
+json_t *bwd_do_ping(struct bwd_call *call, json_t *params)
 {
 	json_t *gids = json_array();
 
@@ -56,7 +56,7 @@ static int list_one(void *p, const struct store_dom *sd)
 	return json_array_append_new(lc->out, dom_summary(sd)) < 0 ? -ENOMEM : 0;
 }
 
-json_t *h_list(struct bwd_call *call, json_t *params)
+json_t *bwd_do_list(struct bwd_call *call, json_t *params)
 {
 	struct list_ctx lc = { call, json_array() };
 
@@ -99,7 +99,7 @@ static int get_authorized(struct bwd_call *call, json_t *params, struct store_do
 	return 0;
 }
 
-json_t *h_show(struct bwd_call *call, json_t *params)
+json_t *bwd_do_show(struct bwd_call *call, json_t *params)
 {
 	struct store_dom sd;
 	json_t *o;
@@ -120,7 +120,7 @@ json_t *h_show(struct bwd_call *call, json_t *params)
 	return o ? o : bwd_fail(call, RPC_FAILED, "out of memory");
 }
 
-json_t *h_stats(struct bwd_call *call, json_t *params)
+json_t *bwd_do_stats(struct bwd_call *call, json_t *params)
 {
 	struct store_dom sd;
 	struct ctl_status st;
