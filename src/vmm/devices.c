@@ -88,13 +88,27 @@ int devices_create(struct devices *devs, const struct vmm_config *cfg, struct vm
 	return 0;
 }
 
-void devices_destroy(struct devices *devs)
+static void destroy_all(void *arg)
 {
+	struct devices *devs = arg;
+
 	for (unsigned int i = devs->n; i-- > 0;) {
 		if (devs->destroy[i])
 			devs->destroy[i](devs->dev[i]);
 		virtio_pci_destroy(devs->dev[i]);
 		free(devs->dev[i]);
 	}
+}
+
+void devices_destroy(struct devices *devs)
+{
+	/*
+	 * On the I/O thread, between two handlers: no back-end handler can be running,
+	 * and events already fetched for the fds we close are dropped (evloop_call).
+	 */
+	if (devs->n && devs->dev[0] && devs->dev[0]->loop)
+		evloop_call(devs->dev[0]->loop, destroy_all, devs);
+	else
+		destroy_all(devs);
 	memset(devs, 0, sizeof(*devs));
 }

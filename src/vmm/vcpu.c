@@ -15,6 +15,7 @@
 #include "x86.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
+#define VCPU_STACK (512 * 1024)
 
 static void kick_handler(int sig)
 {
@@ -253,14 +254,19 @@ static void *vcpu_thread(void *arg)
 
 int vcpu_start_all(struct vm *vm)
 {
-	for (unsigned int i = 0; i < vm->ncpus; i++) {
-		int ret = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
+	pthread_attr_t attr;
+	int ret = 0;
 
-		if (ret != 0)
-			return -ret;
-		vm->vcpus[i].started = true;
+	/* Small stacks: below 2 MiB they can never be backed by transparent huge pages. */
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, VCPU_STACK);
+	for (unsigned int i = 0; i < vm->ncpus && ret == 0; i++) {
+		ret = pthread_create(&vm->vcpus[i].thread, &attr, vcpu_thread, &vm->vcpus[i]);
+		if (ret == 0)
+			vm->vcpus[i].started = true;
 	}
-	return 0;
+	pthread_attr_destroy(&attr);
+	return -ret;
 }
 
 void vcpu_stop_all(struct vm *vm)

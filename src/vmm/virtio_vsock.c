@@ -291,7 +291,8 @@ static void quiesce(struct virtio_vsock *v)
 {
 	uint64_t one = 1;
 
-	if (!v->kick_added || !v->loop->running)
+	/* On the I/O thread itself (devices_destroy runs there) nothing can race us. */
+	if (!v->kick_added || !v->loop->running || evloop_in_thread(v->loop))
 		return;
 	pthread_mutex_lock(&v->q_lock);
 	__atomic_store_n(&v->quiesce_stage, 1, __ATOMIC_RELEASE);
