@@ -165,6 +165,22 @@ static void on_pidfd(struct bwd_watch *w, uint32_t events)
 	bwd_dom_gone(dom, status, have);
 }
 
+/* An unsolicited message from the VMM; anything but a known event is ignored. */
+static void handle_event(struct bwd_dom *dom, const struct ctl_hdr *h, const uint8_t *payload)
+{
+	struct ctl_event ev;
+	char detail[64];
+
+	if (h->type != CTL_EVENT || h->len < sizeof(ev))
+		return;
+	memcpy(&ev, payload, sizeof(ev));
+	if (ev.kind == CTL_EV_GUEST_INIT) {
+		snprintf(detail, sizeof(detail), "guest init after %llu us",
+			 (unsigned long long)ev.arg);
+		(void)store_history(bwd->store, dom->name, "guest-init", detail);
+	}
+}
+
 static void on_ctl(struct bwd_watch *w, uint32_t events)
 {
 	struct bwd_dom *dom = (struct bwd_dom *)((char *)w - offsetof(struct bwd_dom, ctlw));
@@ -182,17 +198,7 @@ static void on_ctl(struct bwd_watch *w, uint32_t events)
 	}
 	for (unsigned int i = 0; i < nfds; i++)
 		close(fds[i]);
-	if (h.type == CTL_EVENT && h.len >= sizeof(struct ctl_event)) {
-		struct ctl_event ev;
-		char detail[64];
-
-		memcpy(&ev, payload, sizeof(ev));
-		if (ev.kind == CTL_EV_GUEST_INIT) {
-			snprintf(detail, sizeof(detail), "guest init after %llu us",
-				 (unsigned long long)ev.arg);
-			(void)store_history(bwd->store, dom->name, "guest-init", detail);
-		}
-	}
+	handle_event(dom, &h, payload);
 }
 
 static int ctl_connect(const char *path)
@@ -259,7 +265,8 @@ static int vmm_call_once(struct bwd_dom *dom, uint16_t type, void *reply, size_t
 		for (unsigned int i = 0; i < nfds; i++)
 			close(fds[i]);
 		if (h.type == CTL_REPLY && h.seq == seq)
-			break; /* events in between are dropped here; history records them otherwise */
+			break;
+		handle_event(dom, &h, payload); /* an event that came before our reply */
 	}
 	if (h.len < sizeof(status))
 		return -EPROTO;
