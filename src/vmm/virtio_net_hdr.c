@@ -168,6 +168,10 @@ int virtio_net_parse_spec(struct virtio_net_opts *o, const char *spec, char *err
 		ret = util_fail(-EINVAL, err, errlen, "net: give tap=NAME or fd=N");
 		goto fail;
 	}
+	if (!o->rx_rl.refill_ms)
+		o->rx_rl.refill_ms = VIRTIO_NET_DEFAULT_REFILL_MS;
+	if (!o->tx_rl.refill_ms)
+		o->tx_rl.refill_ms = VIRTIO_NET_DEFAULT_REFILL_MS;
 	return 0;
 fail:
 	virtio_net_opts_free(o);

@@ -13,6 +13,12 @@
 #include "ratelimit.h"
 
 #define VIRTIO_NET_MAX 4 /* --net options per VM */
+/*
+ * Bucket size of a net limit when no refill= is given, as a time at the rate. TCP sends
+ * in bursts (a few TSO frames, then a wait for ACKs): a 10 ms bucket throws away the
+ * tokens of every longer pause and the flow falls short of its limit.
+ */
+#define VIRTIO_NET_DEFAULT_REFILL_MS 100U
 
 /* Feature bits (5.1.3). */
 #define VIRTIO_NET_F_CSUM 0
@@ -68,7 +74,7 @@ struct virtio_net_opts {
 	uint8_t mac[6];
 	bool mac_set; /* mac= given; else virtio_net_default_mac of the interface name */
 	bool offload; /* offload=on (default): checksum and TSO offloads are offered */
-	struct ratelimit_config rx_rl, tx_rl; /* rx-bw=, tx-pps=, ... (guest's view) */
+	struct ratelimit_config rx_rl, tx_rl; /* rx-bw=, tx-pps=, ...; refill 100 ms by default */
 };
 
 /*

@@ -34,6 +34,7 @@ static void test_spec_tap(void **state)
 	assert_false(o.mac_set);
 	assert_true(o.offload);
 	assert_int_equal(o.rx_rl.bytes_per_s, 0);
+	assert_int_equal(o.rx_rl.refill_ms, VIRTIO_NET_DEFAULT_REFILL_MS);
 	virtio_net_opts_free(&o);
 
 	assert_int_equal(virtio_net_parse_spec(&o, "tap=t1,mac=52:54:00:12:34:56,offload=off,"
@@ -44,6 +45,7 @@ static void test_spec_tap(void **state)
 	assert_false(o.offload);
 	assert_int_equal(o.rx_rl.bytes_per_s, 1 << 20);
 	assert_int_equal(o.rx_rl.refill_ms, 5);
+	assert_int_equal(o.tx_rl.refill_ms, VIRTIO_NET_DEFAULT_REFILL_MS);
 	assert_int_equal(o.tx_rl.ops_per_s, 1000);
 	assert_int_equal(o.tx_rl.ops_burst, 50);
 	assert_int_equal(o.tx_rl.bytes_per_s, 0);
