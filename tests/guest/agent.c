@@ -840,6 +840,168 @@ static void test_vsock(void)
 	power_off();
 }
 
+/* ---- network (virtio-net): bulwark.net-ip=, bulwark.net-peer=, bulwark.net-kib= ---- */
+
+/* Runs argv with stdin and stdout redirected (NULL: inherited); returns the child's pid. */
+static pid_t net_spawn(char *const argv[], const char *in, const char *out)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd;
+
+		if (in && (fd = open(in, O_RDONLY)) >= 0)
+			dup2(fd, STDIN_FILENO);
+		if (out && (fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644)) >= 0)
+			dup2(fd, STDOUT_FILENO);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/*
+ * Rate of a byte counter (/sys/class/net/eth0/statistics/...) while a transfer of about
+ * `expect` bytes runs: measured between 10% and 90% of it, so start-up and the end
+ * (process start, handshake, close) do not count.
+ */
+struct net_meter {
+	const char *path;
+	unsigned long long expect, start, d_lo, d_hi;
+	double t_lo, t_hi;
+};
+
+static unsigned long long net_counter(const char *path)
+{
+	char buf[32] = "";
+
+	read_file(path, buf, sizeof(buf));
+	return strtoull(buf, NULL, 10);
+}
+
+static void net_meter_sample(struct net_meter *m)
+{
+	unsigned long long d;
+
+	if (!m)
+		return;
+	d = net_counter(m->path) - m->start;
+	if (!m->t_lo && d >= m->expect / 10) {
+		m->t_lo = uptime_s();
+		m->d_lo = d;
+	}
+	if (d <= m->expect * 9 / 10) {
+		m->t_hi = uptime_s();
+		m->d_hi = d;
+	}
+}
+
+/* Bytes per second between 10% and 90%, or 0 if the transfer was too short to tell. */
+static unsigned long long net_meter_rate(const struct net_meter *m)
+{
+	if (!m->t_lo || m->t_hi <= m->t_lo + 0.5)
+		return 0;
+	return (unsigned long long)((m->d_hi - m->d_lo) / (m->t_hi - m->t_lo));
+}
+
+/* Waits up to secs seconds for pid, sampling m (may be NULL) every 20 ms. */
+static int net_wait(pid_t pid, int secs, struct net_meter *m)
+{
+	int status;
+
+	for (int i = 0; pid > 0 && i < secs * 50; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+		net_meter_sample(m);
+		usleep(20000);
+	}
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	return -1;
+}
+
+static int net_run(char *const argv[], const char *in, const char *out, int secs)
+{
+	return net_wait(net_spawn(argv, in, out), secs, NULL);
+}
+
+/* "KEY=<md5 of path>" from busybox md5sum. */
+static void net_say_md5(const char *key, const char *path)
+{
+	char sum[128] = "";
+	char *argv[] = { "md5sum", (char *)path, NULL };
+
+	net_run(argv, NULL, "/tmp/net.md5", 60);
+	read_file("/tmp/net.md5", sum, sizeof(sum));
+	say("%s=%.32s", key, sum);
+}
+
+/*
+ * Guest half of tests/testhost/t-net.sh: eth0 up at net-ip, ping net-peer, then a TCP
+ * transfer each way with busybox nc: the guest sends net-kib KiB of random bytes to the
+ * host's port 5001, then listens on 5002 and says net-ready, and the host sends as much.
+ * The host compares the md5 sums and the rates (Ethernet frame bytes per second).
+ */
+static void test_net(void)
+{
+	char ip[32] = "10.0.2.15", peer[32] = "10.0.2.2", addr[40], buf[256] = "", kib[24];
+	char *up_lo[] = { "ip", "link", "set", "lo", "up", NULL };
+	char *up[] = { "ip", "link", "set", "eth0", "up", NULL };
+	char *add[] = { "ip", "addr", "add", addr, "dev", "eth0", NULL };
+	char *ping[] = { "ping", "-c", "3", "-W", "5", peer, NULL };
+	char *listen[] = { "nc", "-l", "-p", "5002", NULL };
+	char *send[] = { "nc", peer, "5001", NULL };
+	char count[40];
+	char *dd[] = { "dd", "if=/dev/urandom", "of=/tmp/g2h", "bs=1024", count, NULL };
+	struct net_meter tx = { .path = "/sys/class/net/eth0/statistics/tx_bytes" };
+	struct net_meter rxm = { .path = "/sys/class/net/eth0/statistics/rx_bytes" };
+	double t0;
+	pid_t rx;
+	int rc;
+
+	setenv("PATH", "/bin:/sbin", 1);
+	cmdline_get("bulwark.net-ip", ip, sizeof(ip));
+	cmdline_get("bulwark.net-peer", peer, sizeof(peer));
+	if (!cmdline_get("bulwark.net-kib", kib, sizeof(kib)))
+		snprintf(kib, sizeof(kib), "2048");
+	snprintf(count, sizeof(count), "count=%s", kib);
+	snprintf(addr, sizeof(addr), "%s/24", ip);
+	read_file("/sys/class/net/eth0/address", buf, sizeof(buf));
+	buf[strcspn(buf, "\n")] = '\0';
+	say("net-mac=%s", buf[0] ? buf : "none");
+	buf[0] = '\0';
+	read_file("/sys/class/net/eth0/device/features", buf, sizeof(buf));
+	buf[strcspn(buf, "\n")] = '\0';
+	say("net-features=%s", buf[0] ? buf : "none");
+	net_run(up_lo, NULL, NULL, 10);
+	rc = net_run(up, NULL, NULL, 10);
+	if (rc == 0)
+		rc = net_run(add, NULL, NULL, 10);
+	say("net-up=%s", rc == 0 ? "yes" : "no");
+	say("net-ping=%s", net_run(ping, NULL, NULL, 30) == 0 ? "ok" : "fail");
+	net_run(dd, NULL, NULL, 60);
+	net_say_md5("net-tx-md5", "/tmp/g2h");
+	/* One direction at a time, so that each has the guest to itself. */
+	tx.start = net_counter(tx.path);
+	tx.expect = strtoull(kib, NULL, 10) * 1024;
+	t0 = uptime_s();
+	rc = net_wait(net_spawn(send, "/tmp/g2h", NULL), 300, &tx);
+	say("net-tx=%s kib=%s s=%.3f", rc == 0 ? "done" : "failed", kib, uptime_s() - t0);
+	say("net-tx-rate=%llu", net_meter_rate(&tx));
+	rx = net_spawn(listen, NULL, "/tmp/h2g");
+	usleep(200000); /* let nc bind before the host is told to connect */
+	rxm.start = net_counter(rxm.path);
+	rxm.expect = tx.expect;
+	say("net-ready");
+	rc = net_wait(rx, 300, &rxm);
+	say("net-rx=%s", rc == 0 ? "done" : "failed");
+	say("net-rx-rate=%llu", net_meter_rate(&rxm));
+	net_say_md5("net-rx-md5", "/tmp/h2g");
+	power_off();
+}
+
 struct agent_test {
 	const char *name;
 	void (*fn)(void);
@@ -852,6 +1014,7 @@ static const struct agent_test tests[] = {
 	{ "reboot", test_reboot, "reboot" },
 	{ "triplefault", test_triplefault, "reboot through a triple fault (needs reboot=t)" },
 	{ "shell", test_shell, "run a few commands in a busybox shell, power off" },
+	{ "net", test_net, "eth0 up, ping, TCP both ways with nc (tests/testhost/t-net.sh)" },
 	{ "vsock", test_vsock, "vsock echo both ways and a refused port (t-vsock.sh)" },
 	{ "checks", test_checks, "run the checks named in bulwark.checks=, power off" },
 };

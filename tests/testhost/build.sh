@@ -24,6 +24,8 @@ log() { echo "testhost: $*" >&2; }
 # and devices for the VMM's upcoming virtio-pci devices; harmless without the devices.
 # button + evdev: the ACPI power button as /dev/input/event* (the agent's watcher).
 GUEST_MODULES="virtio_pci virtio_blk virtio_net virtio_rng vmw_vsock_virtio_transport button evdev"
+# Test host modules (under kernel/): KVM, and tun for the virtio-net tests' taps.
+HOST_MODULES="virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd arch/x86/kvm/kvm-intel drivers/net/tun"
 CFLAGS_STATIC="-static -O2 -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Wmissing-prototypes -Werror"
 
 # fresh NAME INPUT-DESCRIPTION: true (and remembers the hash) if NAME must be rebuilt.
@@ -104,7 +106,7 @@ if fresh guest "$(hashf "$TH/bin/bulwark-agent" /bin/busybox "$here/mkinitramfs-
 fi
 
 # ---- 4. test host base layer ----
-if fresh host-base "$(hashf "$TH/kernel/vmlinuz" "$TH/guest/initrd.cpio" "$TH/bin/bulwark-tsrun" "$TH/bin/bulwark-ctlsend" "$TH/bin/bulwark-vsock-host" /bin/busybox "$here/host-init.sh" "$here/mkcpio.py") $kver"; then
+if fresh host-base "$(hashf "$TH/kernel/vmlinuz" "$TH/guest/initrd.cpio" "$TH/bin/bulwark-tsrun" "$TH/bin/bulwark-ctlsend" "$TH/bin/bulwark-vsock-host" /bin/busybox "$here/host-init.sh" "$here/mkcpio.py") $kver $HOST_MODULES"; then
 	log "building the test host base layer"
 	kvmdir=$moddir/kernel
 	{
@@ -119,7 +121,7 @@ if fresh host-base "$(hashf "$TH/kernel/vmlinuz" "$TH/guest/initrd.cpio" "$TH/bi
 		/bin/busybox --list | sort -u | while read -r a; do
 			[ "$a" = busybox ] || echo "slink /bin/$a busybox 777"
 		done
-		for m in virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd arch/x86/kvm/kvm-intel; do
+		for m in $HOST_MODULES; do
 			echo "file /lib/modules/$kver/$(basename "$m").ko $kvmdir/$m.ko 644"
 		done
 		echo "file /guest/vmlinuz $TH/kernel/vmlinuz 644"
