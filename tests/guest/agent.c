@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/io.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
@@ -1002,6 +1003,501 @@ static void test_net(void)
 	power_off();
 }
 
+/*
+ * ---- virtq-attack (issue 4): a hostile virtio driver in guest user space ----
+ *
+ * Takes the virtio-pci function bulwark.attack-pci= (e.g. 0000:00:02.0) away from Linux
+ * (sysfs unbind), maps its BAR0 through resource0 and drives it as a malicious driver
+ * would, with rings in a locked page of our own whose guest-physical address comes from
+ * /proc/self/pagemap. Each attack breaks one rule of split virtqueues (virtio 1.2, 2.7)
+ * and must leave the device in DEVICE_NEEDS_RESET (2.1.2) with the VMM still running;
+ * a well-formed request before and after the attacks shows the rings really are live
+ * and that a reset recovers the device. Then the checks in bulwark.checks= (other
+ * devices) run. Host half: tests/testhost/t-virtq-attack.sh.
+ */
+
+#define VA_PAGE 4096
+#define VA_QSIZE 8 /* desc (128 B), avail (22 B) and used (70 B) fit one page */
+#define VA_AVAIL 128
+#define VA_USED 256 /* 4-byte aligned (2.7.8) */
+#define VA_HDR 1024 /* scratch buffers for the requests */
+#define VA_STATUS 1040
+#define VA_DATA 2048
+
+/* Common configuration (4.1.4.3). */
+#define VA_CC_GFSELECT 0x08
+#define VA_CC_GF 0x0c
+#define VA_CC_STATUS 0x14
+#define VA_CC_Q_SELECT 0x16
+#define VA_CC_Q_SIZE 0x18
+#define VA_CC_Q_ENABLE 0x1c
+#define VA_CC_Q_NOFF 0x1e
+#define VA_CC_Q_DESC 0x20
+#define VA_CC_Q_AVAIL 0x28
+#define VA_CC_Q_USED 0x30
+
+#define VA_S_ACK 1
+#define VA_S_DRIVER 2
+#define VA_S_DRIVER_OK 4
+#define VA_S_FEATURES_OK 8
+#define VA_S_NEEDS_RESET 0x40
+
+#define VA_F_NEXT 1
+#define VA_F_WRITE 2
+#define VA_F_INDIRECT 4
+
+struct va_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+struct va {
+	char pci[64]; /* sysfs name, 0000:00:02.0 */
+	unsigned int type; /* virtio device type (5): blk 2, rng 4 */
+	volatile uint8_t *bar;
+	size_t bar_len;
+	uint32_t common, notify, notify_mult; /* from the vendor capabilities (4.1.4) */
+	uint16_t noff;
+	uint8_t *page; /* desc table, rings, buffers */
+	uint64_t gpa;
+};
+
+static void va_w8(struct va *a, uint32_t off, uint8_t v)
+{
+	*(volatile uint8_t *)(a->bar + a->common + off) = v;
+}
+
+static void va_w16(struct va *a, uint32_t off, uint16_t v)
+{
+	*(volatile uint16_t *)(a->bar + a->common + off) = v;
+}
+
+static void va_w32(struct va *a, uint32_t off, uint32_t v)
+{
+	*(volatile uint32_t *)(a->bar + a->common + off) = v;
+}
+
+/* 64-bit registers as two 32-bit halves, low first: what 4.1.3.1 lets a driver do. */
+static void va_w64(struct va *a, uint32_t off, uint64_t v)
+{
+	va_w32(a, off, (uint32_t)v);
+	va_w32(a, off + 4, (uint32_t)(v >> 32));
+}
+
+static uint8_t va_r8(struct va *a, uint32_t off)
+{
+	return *(volatile uint8_t *)(a->bar + a->common + off);
+}
+
+static uint16_t va_r16(struct va *a, uint32_t off)
+{
+	return *(volatile uint16_t *)(a->bar + a->common + off);
+}
+
+static int va_sysfs_write(const char *pci, const char *file, const char *val)
+{
+	char path[160];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", pci, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* Finds the common and notify structures in config space; both must be in BAR0. */
+static bool va_find_caps(struct va *a, const uint8_t *cfg)
+{
+	bool common = false, notify = false;
+	unsigned int p = cfg[0x34], hops = 0;
+
+	/* The list is the device's to build: bound the walk like any untrusted list. */
+	while (p >= 0x40 && p < 0xec && hops++ < 48) {
+		uint32_t off;
+
+		memcpy(&off, cfg + p + 8, 4);
+		if (cfg[p] == 0x09 && cfg[p + 4] == 0 && cfg[p + 3] == 1) {
+			a->common = off;
+			common = true;
+		} else if (cfg[p] == 0x09 && cfg[p + 4] == 0 && cfg[p + 3] == 2 && p + 20 <= 0x100) {
+			a->notify = off;
+			memcpy(&a->notify_mult, cfg + p + 16, 4);
+			notify = true;
+		}
+		p = cfg[p + 1];
+	}
+	return common && notify;
+}
+
+/* Guest-physical address of a locked page, from /proc/self/pagemap (root only). */
+static uint64_t va_gpa(void *p)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e), (off_t)((uintptr_t)p / VA_PAGE * sizeof(e))) != sizeof(e))
+		e = 0;
+	close(fd);
+	/* Bit 63: present; bits 0-54: the PFN (zero without CAP_SYS_ADMIN). */
+	if (!(e >> 63))
+		return 0;
+	return (e & ((1ULL << 55) - 1)) * VA_PAGE;
+}
+
+/* Unbinds a->pci from its driver, enables memory decoding, maps BAR0 and our ring page. */
+static const char *va_open(struct va *a)
+{
+	char path[160], val[32] = "";
+	uint8_t cfg[256];
+	uint16_t cmd;
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", a->pci);
+	if (read_file(path, val, sizeof(val)) < 0 || strtoul(val, NULL, 0) != 0x1af4)
+		return "not a virtio PCI function";
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", a->pci);
+	read_file(path, val, sizeof(val));
+	if (strtoul(val, NULL, 0) < 0x1040)
+		return "not a modern virtio device";
+	a->type = (unsigned int)strtoul(val, NULL, 0) - 0x1040;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", a->pci);
+	if (access(path, F_OK) == 0 && va_sysfs_write(a->pci, "driver/unbind", a->pci) < 0)
+		return "unbind failed";
+	/* Memory space and bus master (PCI 3.0, 6.2.2): virtio-pci's remove turns BM off. */
+	va_sysfs_write(a->pci, "enable", "1");
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", a->pci);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || pread(fd, cfg, sizeof(cfg), 0) != sizeof(cfg)) {
+		if (fd >= 0)
+			close(fd);
+		return "cannot read config space (need root and the full 256 bytes)";
+	}
+	memcpy(&cmd, cfg + 4, 2);
+	cmd |= 0x6;
+	if (pwrite(fd, &cmd, 2, 4) != 2) {
+		close(fd);
+		return "cannot write the command register";
+	}
+	close(fd);
+	if (!va_find_caps(a, cfg))
+		return "no common/notify capability in BAR0";
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", a->pci);
+	fd = open(path, O_RDWR | O_SYNC | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return "cannot open resource0";
+	}
+	a->bar_len = (size_t)st.st_size;
+	a->bar = mmap(NULL, a->bar_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (a->bar == MAP_FAILED || a->common + 0x38 > a->bar_len || a->notify >= a->bar_len)
+		return "cannot map BAR0";
+	/*
+	 * The device reads our rings by guest-physical address: the page must stay put.
+	 * mlock keeps it resident; compaction may still move unevictable pages unless told.
+	 */
+	fd = open("/proc/sys/vm/compact_unevictable_allowed", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)!write(fd, "0", 1);
+		close(fd);
+	}
+	a->page = mmap(NULL, VA_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (a->page == MAP_FAILED || mlock(a->page, VA_PAGE) < 0)
+		return "cannot lock a ring page";
+	memset(a->page, 0, VA_PAGE);
+	a->gpa = va_gpa(a->page);
+	if (!a->gpa)
+		return "no PFN in /proc/self/pagemap";
+	return NULL;
+}
+
+/* Polls device_status until (status & mask) == want, for up to 5 s; returns the last value. */
+static uint8_t va_wait_status(struct va *a, uint8_t mask, uint8_t want)
+{
+	uint8_t s = va_r8(a, VA_CC_STATUS);
+
+	for (int i = 0; i < 5000 && (s & mask) != want; i++) {
+		usleep(1000);
+		s = va_r8(a, VA_CC_STATUS);
+	}
+	return s;
+}
+
+/*
+ * Device initialization as 3.1.1 orders it, VERSION_1 only (no EVENT_IDX, no MSI-X:
+ * this driver polls), queue 0 of size VA_QSIZE in our page. On error returns why.
+ */
+static const char *va_setup(struct va *a)
+{
+	volatile uint16_t *avail = (volatile uint16_t *)(a->page + VA_AVAIL);
+
+	/* 4.1.4.3.2: after writing 0 the driver waits until device_status reads 0. */
+	va_w8(a, VA_CC_STATUS, 0);
+	if (va_wait_status(a, 0xff, 0) != 0)
+		return "reset did not complete";
+	memset(a->page, 0, VA_HDR);
+	va_w8(a, VA_CC_STATUS, VA_S_ACK);
+	va_w8(a, VA_CC_STATUS, VA_S_ACK | VA_S_DRIVER);
+	va_w32(a, VA_CC_GFSELECT, 0);
+	va_w32(a, VA_CC_GF, 0);
+	va_w32(a, VA_CC_GFSELECT, 1);
+	va_w32(a, VA_CC_GF, 1); /* VIRTIO_F_VERSION_1, bit 32 */
+	va_w8(a, VA_CC_STATUS, VA_S_ACK | VA_S_DRIVER | VA_S_FEATURES_OK);
+	if (!(va_r8(a, VA_CC_STATUS) & VA_S_FEATURES_OK))
+		return "FEATURES_OK refused";
+	va_w16(a, VA_CC_Q_SELECT, 0);
+	if (va_r16(a, VA_CC_Q_SIZE) < VA_QSIZE)
+		return "queue 0 too small";
+	va_w16(a, VA_CC_Q_SIZE, VA_QSIZE);
+	va_w64(a, VA_CC_Q_DESC, a->gpa);
+	va_w64(a, VA_CC_Q_AVAIL, a->gpa + VA_AVAIL);
+	va_w64(a, VA_CC_Q_USED, a->gpa + VA_USED);
+	a->noff = va_r16(a, VA_CC_Q_NOFF);
+	avail[0] = 1; /* VIRTQ_AVAIL_F_NO_INTERRUPT: we poll */
+	va_w16(a, VA_CC_Q_ENABLE, 1);
+	if (va_r16(a, VA_CC_Q_ENABLE) != 1)
+		return "queue 0 not enabled";
+	va_w8(a, VA_CC_STATUS, VA_S_ACK | VA_S_DRIVER | VA_S_FEATURES_OK | VA_S_DRIVER_OK);
+	return NULL;
+}
+
+static void va_desc(struct va *a, unsigned int i, uint64_t addr, uint32_t len, uint16_t flags,
+		    uint16_t next)
+{
+	struct va_desc d = { .addr = addr, .len = len, .flags = flags, .next = next };
+
+	memcpy(a->page + 16 * i, &d, sizeof(d));
+}
+
+/* Offers `head` in avail slot 0, sets avail idx to `idx` and rings queue 0's doorbell. */
+static void va_kick(struct va *a, uint16_t head, uint16_t idx)
+{
+	volatile uint16_t *avail = (volatile uint16_t *)(a->page + VA_AVAIL);
+
+	avail[2] = head;
+	/* 2.7.13.2: the ring entry before the index that publishes it. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	avail[1] = idx;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	*(volatile uint16_t *)(a->bar + a->notify + a->noff * a->notify_mult) = 0;
+}
+
+/* ---- the attacks: each builds a broken queue state and kicks ---- */
+
+static void va_loop(struct va *a)
+{
+	va_desc(a, 0, a->gpa + VA_DATA, 16, VA_F_NEXT, 0);
+	va_kick(a, 0, 1);
+}
+
+/* Every descriptor chained to the next, the last back to the first: longer than the queue. */
+static void va_long_chain(struct va *a)
+{
+	for (unsigned int i = 0; i < VA_QSIZE; i++)
+		va_desc(a, i, a->gpa + VA_DATA, 16, VA_F_NEXT, (i + 1) % VA_QSIZE);
+	va_kick(a, 0, 1);
+}
+
+static void va_head_oob(struct va *a)
+{
+	va_desc(a, 0, a->gpa + VA_DATA, 16, 0, 0);
+	va_kick(a, 200, 1);
+}
+
+static void va_next_oob(struct va *a)
+{
+	va_desc(a, 0, a->gpa + VA_DATA, 16, VA_F_NEXT, 200);
+	va_kick(a, 0, 1);
+}
+
+static void va_addr_1tib(struct va *a)
+{
+	va_desc(a, 0, 1ULL << 40, 4096, VA_F_WRITE, 0);
+	va_kick(a, 0, 1);
+}
+
+/* addr + len wraps past 2^64 to a low, valid-looking address: an end-only check passes. */
+static void va_addr_wrap(struct va *a)
+{
+	va_desc(a, 0, 0xfffffffffffff000ULL, 0x2000, VA_F_WRITE, 0);
+	va_kick(a, 0, 1);
+}
+
+/* A buffer inside our page but 4 GiB - 1 long: runs off the end of guest RAM. */
+static void va_len_huge(struct va *a)
+{
+	va_desc(a, 0, a->gpa + VA_DATA, 0xffffffffU, VA_F_WRITE, 0);
+	va_kick(a, 0, 1);
+}
+
+static void va_avail_ahead(struct va *a)
+{
+	va_desc(a, 0, a->gpa + VA_DATA, 16, VA_F_WRITE, 0);
+	va_kick(a, 0, 0x8000);
+}
+
+/* 2.7.4.2: device-readable descriptors must all come before device-writable ones. */
+static void va_read_after_write(struct va *a)
+{
+	va_desc(a, 0, a->gpa + VA_DATA, 512, VA_F_WRITE | VA_F_NEXT, 1);
+	va_desc(a, 1, a->gpa + VA_HDR, 16, 0, 0);
+	va_kick(a, 0, 1);
+}
+
+/* VIRTIO_F_INDIRECT_DESC was not negotiated (2.7.5.3.1). */
+static void va_indirect(struct va *a)
+{
+	va_desc(a, 0, a->gpa + VA_DATA, 32, VA_F_INDIRECT, 0);
+	va_desc(a, 2, a->gpa + VA_DATA, 16, VA_F_WRITE, 0);
+	memcpy(a->page + VA_DATA, a->page + 32, 16);
+	va_kick(a, 0, 1);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(struct va *a);
+} va_attacks[] = {
+	{ "loop", va_loop },
+	{ "long-chain", va_long_chain },
+	{ "head-oob", va_head_oob },
+	{ "next-oob", va_next_oob },
+	{ "addr-1tib", va_addr_1tib },
+	{ "addr-wrap", va_addr_wrap },
+	{ "len-huge", va_len_huge },
+	{ "avail-ahead", va_avail_ahead },
+	{ "read-after-write", va_read_after_write },
+	{ "indirect", va_indirect },
+};
+
+/*
+ * A well-formed request on the freshly set-up queue: sector 0 read for virtio-blk
+ * (5.2.6), 64 random bytes for virtio-rng (5.4.6). True if the device returned it
+ * through the used ring (and, for blk, with VIRTIO_BLK_S_OK) and stayed healthy.
+ */
+static bool va_control(struct va *a)
+{
+	volatile uint16_t *used = (volatile uint16_t *)(a->page + VA_USED);
+	uint32_t hdr[4] = { 0 }; /* type VIRTIO_BLK_T_IN, reserved, sector 0 */
+
+	if (a->type == 2) {
+		memcpy(a->page + VA_HDR, hdr, sizeof(hdr));
+		a->page[VA_STATUS] = 0xff;
+		va_desc(a, 0, a->gpa + VA_HDR, 16, VA_F_NEXT, 1);
+		va_desc(a, 1, a->gpa + VA_DATA, 512, VA_F_WRITE | VA_F_NEXT, 2);
+		va_desc(a, 2, a->gpa + VA_STATUS, 1, VA_F_WRITE, 0);
+	} else {
+		va_desc(a, 0, a->gpa + VA_DATA, 64, VA_F_WRITE, 0);
+	}
+	va_kick(a, 0, 1);
+	for (int i = 0; i < 5000 && used[1] != 1; i++)
+		usleep(1000);
+	if (used[1] != 1 || (va_r8(a, VA_CC_STATUS) & VA_S_NEEDS_RESET))
+		return false;
+	return a->type != 2 || *(volatile uint8_t *)(a->page + VA_STATUS) == 0;
+}
+
+/* Attack one: set up, break the queue, expect NEEDS_RESET. True if the device reported it. */
+static bool va_attack(struct va *a, unsigned int i)
+{
+	const char *err = va_setup(a);
+	uint8_t s;
+
+	if (err) {
+		say("virtq-attack=%s setup-failed (%s)", va_attacks[i].name, err);
+		return false;
+	}
+	va_attacks[i].fn(a);
+	s = va_wait_status(a, VA_S_NEEDS_RESET, VA_S_NEEDS_RESET);
+	say("virtq-attack=%s status=0x%02x needs-reset=%s", va_attacks[i].name, s,
+	    (s & VA_S_NEEDS_RESET) ? "yes" : "no");
+	return s & VA_S_NEEDS_RESET;
+}
+
+/*
+ * Enabling a queue whose rings lie outside guest RAM must be refused (the transport
+ * checks at enable time so that the walker can trust the ring addresses).
+ */
+static bool va_ring_oob(struct va *a)
+{
+	uint16_t en;
+
+	va_w8(a, VA_CC_STATUS, 0);
+	va_wait_status(a, 0xff, 0);
+	va_w8(a, VA_CC_STATUS, VA_S_ACK | VA_S_DRIVER);
+	va_w32(a, VA_CC_GFSELECT, 1);
+	va_w32(a, VA_CC_GF, 1);
+	va_w8(a, VA_CC_STATUS, VA_S_ACK | VA_S_DRIVER | VA_S_FEATURES_OK);
+	va_w16(a, VA_CC_Q_SELECT, 0);
+	va_w16(a, VA_CC_Q_SIZE, VA_QSIZE);
+	va_w64(a, VA_CC_Q_DESC, 1ULL << 40);
+	va_w64(a, VA_CC_Q_AVAIL, a->gpa + VA_AVAIL);
+	va_w64(a, VA_CC_Q_USED, a->gpa + VA_USED);
+	va_w16(a, VA_CC_Q_ENABLE, 1);
+	en = va_r16(a, VA_CC_Q_ENABLE);
+	say("virtq-attack=ring-oob queue-enable=%u", en);
+	return en == 0;
+}
+
+static void test_virtq_attack(void)
+{
+	struct va a = { .pci = "" };
+	char list[256] = "";
+	const char *err;
+	bool ok = true;
+	unsigned int n = 0;
+
+	if (!cmdline_get("bulwark.attack-pci", a.pci, sizeof(a.pci)) || strchr(a.pci, '/')) {
+		say("virtq-attack-error=no bulwark.attack-pci= (e.g. 0000:00:02.0)");
+		say("result=fail");
+		power_off();
+		return;
+	}
+	err = va_open(&a);
+	if (!err)
+		err = va_setup(&a);
+	if (err) {
+		say("virtq-attack-error=%s: %s", a.pci, err);
+		say("result=fail");
+		power_off();
+		return;
+	}
+	say("virtq-attack-target=%s type=%u ring-gpa=0x%llx", a.pci, a.type,
+	    (unsigned long long)a.gpa);
+	/* The rings must be live before an absent NEEDS_RESET can mean anything. */
+	ok &= va_control(&a);
+	say("virtq-attack-control=%s when=before", ok ? "ok" : "fail");
+	for (unsigned int i = 0; i < sizeof(va_attacks) / sizeof(va_attacks[0]); i++) {
+		bool hit = va_attack(&a, i);
+
+		n += hit;
+		ok &= hit;
+	}
+	ok &= va_ring_oob(&a);
+	err = va_setup(&a);
+	if (err || !va_control(&a)) {
+		say("virtq-attack-control=fail when=after-reset%s%s", err ? " " : "", err ? err : "");
+		ok = false;
+	} else {
+		say("virtq-attack-control=ok when=after-reset");
+	}
+	va_w8(&a, VA_CC_STATUS, 0);
+	say("virtq-attack-needs-reset=%u of %zu", n, sizeof(va_attacks) / sizeof(va_attacks[0]));
+	/* The other devices must not have noticed. */
+	if (cmdline_get("bulwark.checks", list, sizeof(list)))
+		ok &= run_checks(list);
+	say("result=%s", ok ? "pass" : "fail");
+	power_off();
+}
+
 struct agent_test {
 	const char *name;
 	void (*fn)(void);
@@ -1017,6 +1513,8 @@ static const struct agent_test tests[] = {
 	{ "net", test_net, "eth0 up, ping, TCP both ways with nc (tests/testhost/t-net.sh)" },
 	{ "vsock", test_vsock, "vsock echo both ways and a refused port (t-vsock.sh)" },
 	{ "checks", test_checks, "run the checks named in bulwark.checks=, power off" },
+	{ "virtq-attack", test_virtq_attack,
+	  "hostile driver on bulwark.attack-pci=: broken queues must mean NEEDS_RESET" },
 };
 
 /* ---- init ---- */
