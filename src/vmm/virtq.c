@@ -28,15 +28,26 @@ static bool event_idx(const struct virtq *q)
 	return q->dev->driver_features & (1ULL << VIRTIO_F_RING_EVENT_IDX);
 }
 
-/* Host pointers to the rings; queue enable checked that they lie in guest RAM. */
-static uint8_t *avail(const struct virtq *q)
+/*
+ * The queue's size, read once. We run on the I/O thread without the device lock, and
+ * the driver may reset the device and enlarge the queue meanwhile (a vCPU thread
+ * rewrites q->size): every ring pointer must be checked against, and every index
+ * bounded by, the same size, or a ring checked for 8 entries is indexed up to 1023.
+ */
+static uint16_t qsize(const struct virtq *q)
 {
-	return vm_gpa(q->dev->vm, q->avail_gpa, 6 + 2ULL * q->size);
+	return __atomic_load_n(&q->size, __ATOMIC_RELAXED);
 }
 
-static uint8_t *used(const struct virtq *q)
+/* Host pointers to the rings of `size` entries, or NULL if they leave guest RAM. */
+static uint8_t *avail(const struct virtq *q, uint16_t size)
 {
-	return vm_gpa(q->dev->vm, q->used_gpa, 6 + 8ULL * q->size);
+	return vm_gpa(q->dev->vm, q->avail_gpa, 6 + 2ULL * size);
+}
+
+static uint8_t *used(const struct virtq *q, uint16_t size)
+{
+	return vm_gpa(q->dev->vm, q->used_gpa, 6 + 8ULL * size);
 }
 
 static uint16_t load16(const uint8_t *p)
@@ -58,7 +69,8 @@ static int broken(struct virtq *q, const char *why)
 int virtq_pop(struct virtq *q, struct virtq_chain *c)
 {
 	const struct virtq_desc *table;
-	uint8_t *av = avail(q);
+	uint16_t size = qsize(q);
+	uint8_t *av = avail(q, size);
 	uint16_t idx, head, i;
 	bool seen_write = false;
 
@@ -70,20 +82,23 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 		 * Ask for a kick at the next buffer, then look again: the driver may have
 		 * added one before it could see the new avail_event (2.7.10).
 		 */
-		uint8_t *u = used(q);
+		uint8_t *u = used(q, size);
 
-		store16(u + 4 + 8 * q->size, q->last_avail);
+		/* Checked at enable, but a reset on a vCPU thread may be moving it now. */
+		if (!u)
+			return broken(q, "used ring left guest RAM");
+		store16(u + 4 + 8 * size, q->last_avail);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		idx = load16(av + 2);
 	}
 	if (idx == q->last_avail)
 		return 0;
-	if ((uint16_t)(idx - q->last_avail) > q->size)
+	if ((uint16_t)(idx - q->last_avail) > size)
 		return broken(q, "avail index ran more than a queue ahead");
-	head = load16(av + 4 + 2 * (q->last_avail % q->size));
-	if (head >= q->size)
+	head = load16(av + 4 + 2 * (q->last_avail % size));
+	if (head >= size)
 		return broken(q, "avail ring names a descriptor beyond the queue");
-	table = vm_gpa(q->dev->vm, q->desc_gpa, 16ULL * q->size);
+	table = vm_gpa(q->dev->vm, q->desc_gpa, 16ULL * size);
 	if (!table)
 		return broken(q, "descriptor table left guest RAM");
 
@@ -97,7 +112,7 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 		void *p;
 
 		/* A loop in the chain shows up as a chain longer than the queue. */
-		if (c->nbufs == q->size)
+		if (c->nbufs == size)
 			return broken(q, "descriptor chain loops or is longer than the queue");
 		/* Copy, then check: the guest may rewrite the table while we look at it. */
 		memcpy(&d, &table[i], sizeof(d));
@@ -122,7 +137,7 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 		b->write = d.flags & VIRTQ_DESC_F_WRITE;
 		if (!(d.flags & VIRTQ_DESC_F_NEXT))
 			break;
-		if (d.next >= q->size)
+		if (d.next >= size)
 			return broken(q, "descriptor's next is beyond the queue");
 		i = d.next;
 	}
@@ -133,12 +148,13 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len)
 {
-	uint8_t *u = used(q);
+	uint16_t size = qsize(q);
+	uint8_t *u = used(q, size);
 	uint32_t elem[2] = { head, len };
 
 	if (!u)
 		return;
-	memcpy(u + 4 + 8 * (q->used_idx % q->size), elem, sizeof(elem));
+	memcpy(u + 4 + 8 * (q->used_idx % size), elem, sizeof(elem));
 	q->used_idx++;
 	/* The element must be visible before the index that publishes it. */
 	store16(u + 2, q->used_idx);
@@ -146,14 +162,15 @@ void virtq_push(struct virtq *q, uint16_t head, uint32_t len)
 
 void virtq_notify_guest(struct virtq *q)
 {
-	uint8_t *av = avail(q);
+	uint16_t size = qsize(q);
+	uint8_t *av = avail(q, size);
 	bool need;
 
 	if (!av)
 		return;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (event_idx(q)) {
-		uint16_t used_event = load16(av + 4 + 2 * q->size);
+		uint16_t used_event = load16(av + 4 + 2 * size);
 		uint16_t old = q->signalled_used, new = q->used_idx;
 
 		/* vring_need_event (2.7.10): did we pass used_event since the last signal? */
