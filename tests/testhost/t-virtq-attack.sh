@@ -3,8 +3,9 @@
 # A hostile guest driver (issue 4): the agent's virtq-attack test takes the second
 # virtio-blk disk (slot 2) away from Linux, drives it from user space through its BAR
 # and feeds it broken virtqueues. Every attack must end in DEVICE_NEEDS_RESET with one
-# VMM line naming the broken rule, a reset must bring the device back, and the first
-# disk and virtio-rng must go on working; the VMM exits 0 at power-off.
+# VMM line naming the broken rule, a reset must bring the device back (for us, then for
+# Linux's own driver), and the first disk and virtio-rng must go on working; the VMM
+# exits 0 at power-off.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/blk.sh"
 th_need_vmm
@@ -36,6 +37,7 @@ expect '^BULWARK-AGENT: virtq-attack=ring-oob queue-enable=0$' "rings outside RA
 expect '^bulwark-vmm: virtio-blk: queue 0 rings outside guest RAM' "the VMM says why"
 expect '^BULWARK-AGENT: virtq-attack-control=ok when=after-reset$' "a reset brings the device back"
 expect '^BULWARK-AGENT: virtq-attack-needs-reset=10 of 10$' "every attack reported NEEDS_RESET"
+expect '^BULWARK-AGENT: virtq-attack-rebind=ok vd[a-z]+$' "Linux's driver takes the disk back and reads it"
 expect '^BULWARK-AGENT: blk-write=ok off=1048576 len=1048576$' "vda: pattern written and read back"
 expect '^BULWARK-AGENT: hwrng-bytes=4096 distinct=256$' "virtio-rng still serves"
 expect_value result pass
