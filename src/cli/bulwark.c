@@ -111,7 +111,8 @@ static char *read_line(struct cli *c)
 				     .msg_controllen = sizeof(u.b) };
 		struct cmsghdr *cm;
 		char *nl, *p;
-		ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC | MSG_PEEK);
+		/* Peek without a control buffer: a peek would install passed fds twice. */
+		ssize_t n = recv(c->fd, chunk, sizeof(chunk), MSG_PEEK);
 
 		if (n <= 0)
 			break;
@@ -122,9 +123,13 @@ static char *read_line(struct cli *c)
 		n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
 		if (n <= 0)
 			break;
-		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+				if (c->passed_fd >= 0)
+					close(c->passed_fd);
 				memcpy(&c->passed_fd, CMSG_DATA(cm), sizeof(int));
+			}
+		}
 		if (len + (size_t)n + 1 > REPLY_MAX)
 			break;
 		if (len + (size_t)n + 1 > cap) {

@@ -41,8 +41,9 @@ int cli_console(int fd, const char *name)
 		fprintf(stderr, "bulwark: connected to %s's console; ^] detaches\r\n", name);
 	}
 	for (;;) {
+		/* A closed stdin is left out: a pipe's end keeps reporting POLLHUP. */
 		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
-				       { .fd = 0, .events = in_open ? POLLIN : 0 } };
+				       { .fd = in_open ? 0 : -1, .events = POLLIN } };
 		/* Without a terminal, stdin's end is the end, once the guest has gone quiet. */
 		int r = poll(p, 2, in_open ? -1 : QUIET_MS);
 		ssize_t n;

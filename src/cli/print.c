@@ -67,10 +67,13 @@ static void print_kv(json_t *r)
 
 static void print_show(json_t *r)
 {
+	char *cfg = json_dumps(json_object_get(r, "config"), JSON_COMPACT | JSON_SORT_KEYS);
 	size_t i;
 	json_t *h;
 
 	print_kv(r);
+	printf("%-16s %s\n", "config", cfg ? cfg : "-");
+	free(cfg);
 	printf("history:\n");
 	json_array_foreach(json_object_get(r, "history"), i, h) {
 		time_t t = (time_t)n(h, "time");

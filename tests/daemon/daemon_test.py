@@ -221,6 +221,11 @@ def case_lifecycle(e):
     # Console: the fd comes from the daemon; the tiny guest's greeting is in the backlog.
     r = e.cli("console", "web1", stdin=subprocess.DEVNULL)
     check("tiny: hello from the guest" in r.stdout, f"console output: {r.stdout!r} {r.stderr!r}")
+    # stdin a pipe that ends (its POLLHUP must not spin the client): done after 1 s quiet.
+    t0 = time.time()
+    r = subprocess.run(f"echo | {CLI} --socket {e.sock} console web1", shell=True,
+                       capture_output=True, text=True, timeout=10)
+    check(r.returncode == 0 and time.time() - t0 < 5, f"console from a pipe: {r.stderr}")
     e.cli("undefine", "web1", want=1)  # running
     # The tiny guest ignores the power button: a hard stop follows the timeout.
     t0 = time.time()
