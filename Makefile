@@ -22,8 +22,11 @@ build: deps $(BUILD)/build.ninja
 testhost: build
 	tests/testhost/build.sh $(BUILD)
 
+# One stock Debian guest's console, then the management plane: bulwarkd with a signed
+# policy, labelled guests through the CLI, Chinese Wall and image-rule refusals, the audit.
 demo: build testhost
 	tests/testhost/demo.sh $(BUILD)
+	BWD_SCRIPT=demo-domains.sh tests/daemon/testhost.sh $(BUILD)
 
 # Every test: unit tests, golden files, bounded fuzz runs, sanitizer build, real-KVM tests.
 check: build

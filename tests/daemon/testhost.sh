@@ -8,6 +8,8 @@
 #   tests/daemon/testhost.sh BUILD_DIR [TIMEOUT_S]
 set -uo pipefail
 BUILD=$(cd "$1" && pwd) timeout_s=${2:-900}
+# BWD_SCRIPT picks another script from tests/daemon (make demo: demo-domains.sh).
+script=${BWD_SCRIPT:-t-debian.sh}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 th=$top/tests/testhost
@@ -24,19 +26,19 @@ if grep -qw -e vmx -e svm /proc/cpuinfo && [ -w /dev/kvm ]; then
 		ln -sf "$BUILD/$b" "$BUILD/daemon-bin/"
 	done
 	BWD_BIN=$BUILD/daemon-bin GUEST_KERNEL=$TH/kernel/vmlinuz \
-		GUEST_INITRD=$TH/guest/initrd.cpio exec timeout "$timeout_s" "$here/t-debian.sh"
+		GUEST_INITRD=$TH/guest/initrd.cpio exec timeout "$timeout_s" "$here/$script"
 fi
 run=$(mktemp -d)
 trap 'rm -rf "$run"' EXIT
 printf 'export BULWARK_SRC=/src BWD_BIN=/usr/bin GUEST_KERNEL=/guest/vmlinuz GUEST_INITRD=/guest/initrd.cpio\n' >"$run/env"
-echo "sh /src/tests/daemon/t-debian.sh" >"$run/cmd"
+echo "sh /src/tests/daemon/$script" >"$run/cmd"
 {
 	echo "file /bulwark/env $run/env 644"
 	echo "file /bulwark/cmd $run/cmd 644"
 	echo "dir /src 755"
 	echo "dir /src/tests 755"
 	echo "dir /src/tests/daemon 755"
-	echo "file /src/tests/daemon/t-debian.sh $here/t-debian.sh 755"
+	echo "file /src/tests/daemon/$script $here/$script 755"
 	"$th/libs.sh" "$BUILD/src/vmm/bulwark-vmm" /usr/bin/bulwark-vmm
 	# libs.sh names /usr/bin once per call; the later calls' dir lines repeat it (harmless).
 	"$th/libs.sh" "$BUILD/src/daemon/bulwarkd" /usr/bin/bulwarkd
