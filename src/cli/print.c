@@ -65,6 +65,34 @@ static void print_kv(json_t *r)
 	}
 }
 
+/* domain.stats: the scalars, then the "io" object as a small table. */
+static void print_stats(json_t *r)
+{
+	static const struct {
+		const char *what, *count, *bytes;
+	} rows[] = {
+		{ "disk read", "blk_reads", "blk_read_bytes" },
+		{ "disk write", "blk_writes", "blk_write_bytes" },
+		{ "net rx", "net_rx_frames", "net_rx_bytes" },
+		{ "net tx", "net_tx_frames", "net_tx_bytes" },
+		{ "vsock rx", NULL, "vsock_rx_bytes" },
+		{ "vsock tx", NULL, "vsock_tx_bytes" },
+	};
+	json_t *io = json_object_get(r, "io");
+
+	print_kv(r);
+	if (!json_is_object(io))
+		return;
+	printf("%-16s %14s %16s\n", "IO", "REQS/FRAMES", "BYTES");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char count[24] = "-";
+
+		if (rows[i].count)
+			snprintf(count, sizeof(count), "%lld", n(io, rows[i].count));
+		printf("%-16s %14s %16lld\n", rows[i].what, count, n(io, rows[i].bytes));
+	}
+}
+
 static void print_show(json_t *r)
 {
 	char *cfg = json_dumps(json_object_get(r, "config"), JSON_COMPACT | JSON_SORT_KEYS);
@@ -114,6 +142,8 @@ void cli_print(const struct cli *c, const char *method, json_t *r)
 		print_list(r);
 	else if (!strcmp(method, "domain.show"))
 		print_show(r);
+	else if (!strcmp(method, "domain.stats"))
+		print_stats(r);
 	else if (!strcmp(method, "audit.tail"))
 		print_audit(r);
 	else if (!strcmp(method, "policy.show") && json_object_get(r, "labels")) {

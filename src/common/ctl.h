@@ -52,6 +52,17 @@ struct ctl_stats {
 	uint64_t mmio_exits;
 	uint64_t cpu_ns; /* the VMM process's CPU time, user + system */
 	uint64_t rss_bytes; /* resident memory of the VMM process, guest RAM included */
+	/*
+	 * I/O totals since the VM's current boot (a guest reboot recreates the devices and
+	 * starts them at 0), summed over devices of each kind. Appended to the version-1
+	 * layout without a version bump: the daemon accepts a reply that ends before them
+	 * (a VMM of an older build it re-attached to) and reads them as 0.
+	 */
+	uint64_t blk_reads, blk_writes; /* completed virtio-blk read/write requests */
+	uint64_t blk_read_bytes, blk_write_bytes;
+	uint64_t net_rx_frames, net_tx_frames; /* virtio-net; rx: to the guest */
+	uint64_t net_rx_bytes, net_tx_bytes; /* frame bytes, without the virtio-net header */
+	uint64_t vsock_rx_bytes, vsock_tx_bytes; /* virtio-vsock stream payload; rx: to the guest */
 };
 
 enum ctl_event_kind {

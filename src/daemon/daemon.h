@@ -166,6 +166,13 @@ struct bwd_dom *bwd_vmm_spawn(const struct bwd_dom_cfg *cfg, uint32_t domid, cha
 struct bwd_dom *bwd_vmm_attach(const struct store_dom *sd, char *why, size_t len);
 /* Sends a control request and waits (bounded) for the reply. 0, or -errno from the VMM. */
 int bwd_vmm_call(struct bwd_dom *dom, uint16_t type, void *reply, size_t reply_len);
+/*
+ * Like bwd_vmm_call, for a reply struct that grew by appended fields: a reply of at
+ * least min_len bytes is accepted and zero-extended to reply_len (a VMM of an older
+ * build that this daemon re-attached to), a shorter one is -EPROTO.
+ */
+int bwd_vmm_call_min(struct bwd_dom *dom, uint16_t type, void *reply, size_t min_len,
+		     size_t reply_len);
 /* Hard stop: CTL_STOP, then SIGKILL if it has not exited in time; reaps it. 0 or -errno. */
 int bwd_vmm_stop(struct bwd_dom *dom);
 /* Finds a live domain by name. */

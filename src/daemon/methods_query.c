@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Read-only handlers: daemon.ping, domain.list, domain.show, domain.stats. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -120,6 +121,20 @@ json_t *bwd_do_show(struct bwd_call *call, json_t *params)
 	return o ? o : bwd_fail(call, RPC_FAILED, "out of memory");
 }
 
+/* The "io" object of domain.stats: totals since the guest's current boot. */
+static json_t *io_json(const struct ctl_stats *s)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "blk_reads",
+			 (json_int_t)s->blk_reads, "blk_writes", (json_int_t)s->blk_writes,
+			 "blk_read_bytes", (json_int_t)s->blk_read_bytes, "blk_write_bytes",
+			 (json_int_t)s->blk_write_bytes, "net_rx_frames",
+			 (json_int_t)s->net_rx_frames, "net_tx_frames",
+			 (json_int_t)s->net_tx_frames, "net_rx_bytes", (json_int_t)s->net_rx_bytes,
+			 "net_tx_bytes", (json_int_t)s->net_tx_bytes, "vsock_rx_bytes",
+			 (json_int_t)s->vsock_rx_bytes, "vsock_tx_bytes",
+			 (json_int_t)s->vsock_tx_bytes);
+}
+
 json_t *bwd_do_stats(struct bwd_call *call, json_t *params)
 {
 	struct store_dom sd;
@@ -135,15 +150,18 @@ json_t *bwd_do_stats(struct bwd_call *call, json_t *params)
 	if (!dom)
 		return bwd_fail(call, RPC_STATE, "domain %s is not running", names.domain);
 	ret = bwd_vmm_call(dom, CTL_PING, &st, sizeof(st));
+	/* A VMM from before the I/O counters answers without them: they read as 0. */
 	if (ret == 0)
-		ret = bwd_vmm_call(dom, CTL_STATS, &s, sizeof(s));
+		ret = bwd_vmm_call_min(dom, CTL_STATS, &s, offsetof(struct ctl_stats, blk_reads),
+				       sizeof(s));
 	if (ret < 0)
 		return bwd_fail(call, RPC_FAILED, "VMM of %s does not answer: %s", dom->name,
 				strerror(-ret));
-	return json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "name", dom->name,
-			 "state", st.state == CTL_STATE_PAUSED ? "paused" : "running", "vcpus",
-			 (int)st.ncpus, "memory", (json_int_t)st.memory, "uptime_ns",
+	return json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "name",
+			 dom->name, "state", st.state == CTL_STATE_PAUSED ? "paused" : "running",
+			 "vcpus", (int)st.ncpus, "memory", (json_int_t)st.memory, "uptime_ns",
 			 (json_int_t)st.uptime_ns, "cpu_ns", (json_int_t)s.cpu_ns, "rss_bytes",
 			 (json_int_t)s.rss_bytes, "exits", (json_int_t)s.exits, "pio_exits",
-			 (json_int_t)s.pio_exits, "mmio_exits", (json_int_t)s.mmio_exits);
+			 (json_int_t)s.pio_exits, "mmio_exits", (json_int_t)s.mmio_exits, "io",
+			 io_json(&s));
 }

@@ -230,7 +230,8 @@ static int ctl_watch(struct bwd_dom *dom, int fd)
 	return 0;
 }
 
-static int vmm_call_once(struct bwd_dom *dom, uint16_t type, void *reply, size_t reply_len)
+static int vmm_call_once(struct bwd_dom *dom, uint16_t type, void *reply, size_t min_len,
+			 size_t reply_len)
 {
 	uint8_t payload[CTL_MAX_PAYLOAD];
 	uint64_t deadline = util_now_ns() + CTL_TIMEOUT_MS * 1000000ULL;
@@ -272,9 +273,14 @@ static int vmm_call_once(struct bwd_dom *dom, uint16_t type, void *reply, size_t
 		return -EPROTO;
 	memcpy(&status, payload, sizeof(status));
 	if (status == 0 && reply) {
-		if (h.len - sizeof(status) < reply_len)
+		size_t got = h.len - sizeof(status);
+
+		if (got < min_len)
 			return -EPROTO;
-		memcpy(reply, payload + sizeof(status), reply_len);
+		if (got > reply_len)
+			got = reply_len;
+		memset(reply, 0, reply_len);
+		memcpy(reply, payload + sizeof(status), got);
 	}
 	return status;
 broken:
@@ -284,11 +290,17 @@ broken:
 
 int bwd_vmm_call(struct bwd_dom *dom, uint16_t type, void *reply, size_t reply_len)
 {
+	return bwd_vmm_call_min(dom, type, reply, reply_len, reply_len);
+}
+
+int bwd_vmm_call_min(struct bwd_dom *dom, uint16_t type, void *reply, size_t min_len,
+		     size_t reply_len)
+{
 	int ret;
 
 	/* -EAGAIN: the VMM listens before its VM exists, and between a reset and the next. */
 	for (int i = 0; i < 100; i++) {
-		ret = vmm_call_once(dom, type, reply, reply_len);
+		ret = vmm_call_once(dom, type, reply, min_len, reply_len);
 		if (ret != -EAGAIN)
 			break;
 		usleep(10000);

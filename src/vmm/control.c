@@ -87,6 +87,22 @@ static int handle(struct control *c, const struct ctl_hdr *h, uint8_t *reply, ui
 		if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0)
 			s.cpu_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 		s.rss_bytes = rss_bytes();
+		/* on_client runs on the I/O thread, the devices' only counter writer. */
+		if (c->devs) {
+			struct virtio_io_stats io;
+
+			devices_io_stats(c->devs, &io);
+			s.blk_reads = io.blk_reads;
+			s.blk_writes = io.blk_writes;
+			s.blk_read_bytes = io.blk_read_bytes;
+			s.blk_write_bytes = io.blk_write_bytes;
+			s.net_rx_frames = io.net_rx_frames;
+			s.net_tx_frames = io.net_tx_frames;
+			s.net_rx_bytes = io.net_rx_bytes;
+			s.net_tx_bytes = io.net_tx_bytes;
+			s.vsock_rx_bytes = io.vsock_rx_bytes;
+			s.vsock_tx_bytes = io.vsock_tx_bytes;
+		}
 		memcpy(reply, &s, sizeof(s));
 		*rlen = sizeof(s);
 		return 0;
@@ -215,13 +231,15 @@ int control_open(struct control *c, const char *path, struct evloop *loop, uint6
 	return 0;
 }
 
-void control_attach(struct control *c, struct vm *vm, struct platform *plat)
+void control_attach(struct control *c, struct vm *vm, struct platform *plat,
+		    const struct devices *devs)
 {
 	if (c->accept_h.cb == NULL)
 		return; /* never opened */
 	pthread_mutex_lock(&c->lock);
 	c->vm = vm;
 	c->plat = plat;
+	c->devs = devs;
 	pthread_mutex_unlock(&c->lock);
 }
 

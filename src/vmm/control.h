@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "devices.h"
 #include "evloop.h"
 #include "platform.h"
 #include "vm.h"
@@ -22,6 +23,7 @@ struct control {
 	struct evloop_handler client_h; /* fd -1 when no daemon is attached */
 	struct vm *vm; /* NULL between a reset's teardown and the new VM */
 	struct platform *plat;
+	const struct devices *devs; /* with vm: read on the I/O thread, where they change */
 	uint64_t t0_ns;
 	/* vCPU threads post events lock-free; the I/O thread sends them. */
 	struct evloop_handler event_h; /* an eventfd */
@@ -35,8 +37,12 @@ struct control {
 int control_open(struct control *c, const char *path, struct evloop *loop, uint64_t t0_ns,
 		 char *err, size_t errlen) __attribute__((warn_unused_result));
 
-/* Points the control plane at the running VM (or NULL while there is none). */
-void control_attach(struct control *c, struct vm *vm, struct platform *plat);
+/*
+ * Points the control plane at the running VM, its platform and its devices (or NULLs
+ * while there is none). devs must stay valid until the next control_attach.
+ */
+void control_attach(struct control *c, struct vm *vm, struct platform *plat,
+		    const struct devices *devs);
 
 /*
  * Called from a vCPU thread when the guest's init starts: queues a CTL_EV_GUEST_INIT

@@ -88,6 +88,17 @@ int devices_create(struct devices *devs, const struct vmm_config *cfg, struct vm
 	return 0;
 }
 
+void devices_io_stats(const struct devices *devs, struct virtio_io_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (unsigned int i = 0; i < devs->n; i++) {
+		const struct virtio_ops *ops = devs->dev[i]->ops;
+
+		if (ops && ops->io_stats)
+			ops->io_stats(devs->dev[i], s);
+	}
+}
+
 static void destroy_all(void *arg)
 {
 	struct devices *devs = arg;

@@ -26,6 +26,13 @@ int devices_create(struct devices *devs, const struct vmm_config *cfg, struct vm
 		   struct pci_bus *pci, struct evloop *loop, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
+/*
+ * Fills *s with the I/O totals of every device in devs (each back-end's io_stats), zero
+ * where no device counts. Call on the I/O thread, which is the only writer of the
+ * counters, so no lock is taken and the totals are consistent with each other.
+ */
+void devices_io_stats(const struct devices *devs, struct virtio_io_stats *s);
+
 /* Releases every device (vCPUs stopped). Leaves *devs empty. */
 void devices_destroy(struct devices *devs);
 

@@ -254,7 +254,7 @@ static int run_once(struct vmm *m, int sigfd)
 		ret = -ret;
 		goto out_close;
 	}
-	control_attach(&m->ctl, vm, &m->plat);
+	control_attach(&m->ctl, vm, &m->plat, &m->devs);
 	ret = vcpu_start_all(vm);
 	if (ret < 0) {
 		vm_request_stop(vm, VM_STOP_ERROR);
@@ -282,7 +282,7 @@ static int run_once(struct vmm *m, int sigfd)
 	reason = __atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE);
 	ret = reason;
 out_close:
-	control_attach(&m->ctl, NULL, NULL);
+	control_attach(&m->ctl, NULL, NULL, NULL);
 	devices_destroy(&m->devs);
 	vm_close(vm);
 	return ret;

@@ -57,6 +57,18 @@ struct virtq_chain {
 
 struct virtio_dev;
 
+/*
+ * I/O totals of one VM, summed over its devices (devices_io_stats). Each back-end adds
+ * its own counters through virtio_ops.io_stats; all are 0 for devices that have none.
+ */
+struct virtio_io_stats {
+	uint64_t blk_reads, blk_writes; /* completed read/write requests */
+	uint64_t blk_read_bytes, blk_write_bytes;
+	uint64_t net_rx_frames, net_tx_frames; /* rx: to the guest; tx: from the guest */
+	uint64_t net_rx_bytes, net_tx_bytes; /* frame bytes, without the virtio-net header */
+	uint64_t vsock_rx_bytes, vsock_tx_bytes; /* stream payload: rx to the guest, tx from it */
+};
+
 struct virtq {
 	struct virtio_dev *dev;
 	unsigned int index;
@@ -91,6 +103,11 @@ struct virtio_ops {
 	void (*activate)(struct virtio_dev *d);
 	/* The driver reset the device (lock held): drop in-flight state. */
 	void (*reset)(struct virtio_dev *d);
+	/*
+	 * Adds the device's I/O counters to *s (I/O thread, device lock not held: the
+	 * counters are written on the I/O thread only). May be NULL.
+	 */
+	void (*io_stats)(struct virtio_dev *d, struct virtio_io_stats *s);
 };
 
 struct virtio_dev {

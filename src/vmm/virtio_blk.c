@@ -84,7 +84,8 @@ struct virtio_blk {
 	int reset_seen; /* set by reset (vCPU thread), consumed by the I/O thread */
 	struct virtq_chain chain;
 	struct iovec iov[VIRTQ_MAX_CHAIN];
-	uint64_t reqs, errors, bytes_read, bytes_written;
+	/* I/O thread only (blk_run and blk_io_stats). */
+	uint64_t reqs, errors, reads, writes, bytes_read, bytes_written;
 };
 
 /*
@@ -147,8 +148,10 @@ static uint8_t do_rw(struct virtio_blk *b, const struct virtq_chain *c, const st
 	if (ret < 0)
 		return VIRTIO_BLK_S_IOERR;
 	if (out) {
+		b->writes++;
 		b->bytes_written += len;
 	} else {
+		b->reads++;
 		b->bytes_read += len;
 		*written += (uint32_t)len;
 	}
@@ -332,6 +335,16 @@ static void blk_reset(struct virtio_dev *d)
 	__atomic_store_n(&b->reset_seen, 1, __ATOMIC_RELEASE);
 }
 
+static void blk_io_stats(struct virtio_dev *d, struct virtio_io_stats *s)
+{
+	const struct virtio_blk *b = d->priv;
+
+	s->blk_reads += b->reads;
+	s->blk_writes += b->writes;
+	s->blk_read_bytes += b->bytes_read;
+	s->blk_write_bytes += b->bytes_written;
+}
+
 static const struct virtio_ops blk_ops_template = {
 	.name = "virtio-blk",
 	.device_id = 2,
@@ -346,6 +359,7 @@ static const struct virtio_ops blk_ops_template = {
 	.cfg_write = blk_cfg_write,
 	.queue_notify = blk_notify,
 	.reset = blk_reset,
+	.io_stats = blk_io_stats,
 };
 
 static void blk_fill_config(struct virtio_blk *b)

@@ -75,6 +75,7 @@ struct virtio_net {
 	struct iovec iov[IOV_MAX];
 	bool rx_error_said;
 	uint64_t rx_frames, rx_dropped, tx_frames, tx_dropped;
+	uint64_t rx_bytes, tx_bytes; /* frame bytes, virtio-net header not counted */
 };
 
 /* ---- the device: I/O thread ---- */
@@ -281,6 +282,7 @@ static void rx_run(struct virtio_net *n)
 		virtq_push(q, n->rx_chain.head, n->rx_len);
 		pushed++;
 		n->rx_frames++;
+		n->rx_bytes += n->rx_len - VIRTIO_NET_HDR_LEN;
 		n->rx_held = false;
 		n->rx_len = 0;
 	}
@@ -315,6 +317,7 @@ static bool tx_one(struct virtio_net *n)
 	if (writev(n->tap.fd, n->iov, cnt + 1) < 0)
 		goto drop;
 	n->tx_frames++;
+	n->tx_bytes += len;
 	return true;
 drop:
 	n->tx_dropped++;
@@ -472,6 +475,21 @@ static void net_reset(struct virtio_dev *d)
 	 (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |               \
 	 (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6))
 
+/*
+ * On the I/O thread, like rx_run and tx_run, so the counters cannot change under us;
+ * n->lock is not needed for them (and must not be taken: the control handler calls this
+ * with its own lock held).
+ */
+static void net_io_stats(struct virtio_dev *d, struct virtio_io_stats *s)
+{
+	const struct virtio_net *n = d->priv;
+
+	s->net_rx_frames += n->rx_frames;
+	s->net_tx_frames += n->tx_frames;
+	s->net_rx_bytes += n->rx_bytes;
+	s->net_tx_bytes += n->tx_bytes;
+}
+
 /* The template; each device gets a copy with the features its options allow. */
 static const struct virtio_ops net_ops = {
 	.name = "virtio-net",
@@ -486,6 +504,7 @@ static const struct virtio_ops net_ops = {
 	.queue_notify = net_queue_notify,
 	.activate = net_activate,
 	.reset = net_reset,
+	.io_stats = net_io_stats,
 };
 
 static void net_free(struct virtio_net *n)

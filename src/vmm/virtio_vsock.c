@@ -51,6 +51,7 @@ struct virtio_vsock {
 	uint8_t hdr[VSOCK_HDR_SIZE];
 	uint8_t payload[VSOCK_MAX_PAYLOAD];
 	uint64_t bad_chains;
+	uint64_t rx_bytes, tx_bytes; /* RW payload to / from the guest; I/O thread only */
 };
 
 static void kick(struct virtio_vsock *v)
@@ -87,9 +88,12 @@ static void tx_run(struct virtio_vsock *v)
 
 			vsock_hdr_decode(v->hdr, &h);
 			/* Copy only a payload that the checks can accept; they see `avail`. */
-			if (h.len <= avail && h.len <= VSOCK_MAX_PAYLOAD &&
-			    virtq_chain_read(c, VSOCK_HDR_SIZE, v->payload, h.len) != h.len)
-				avail = 0;
+			if (h.len <= avail && h.len <= VSOCK_MAX_PAYLOAD) {
+				if (virtq_chain_read(c, VSOCK_HDR_SIZE, v->payload, h.len) != h.len)
+					avail = 0;
+				else if (h.op == VSOCK_OP_RW)
+					v->tx_bytes += h.len;
+			}
 			vsock_table_recv(&v->tbl, &h, v->payload, avail);
 		}
 		virtq_push(q, c->head, 0);
@@ -133,6 +137,8 @@ static void rx_run(struct virtio_vsock *v)
 		virtq_chain_write(c, 0, v->hdr, VSOCK_HDR_SIZE);
 		virtq_chain_write(c, VSOCK_HDR_SIZE, v->payload, h.len);
 		virtq_push(q, c->head, VSOCK_HDR_SIZE + h.len);
+		if (h.op == VSOCK_OP_RW)
+			v->rx_bytes += h.len;
 		v->rx_held = false;
 		n++;
 	}
@@ -253,6 +259,14 @@ static void vsock_reset(struct virtio_dev *d)
 	kick(v);
 }
 
+static void vsock_io_stats(struct virtio_dev *d, struct virtio_io_stats *s)
+{
+	const struct virtio_vsock *v = d->priv;
+
+	s->vsock_rx_bytes += v->rx_bytes;
+	s->vsock_tx_bytes += v->tx_bytes;
+}
+
 static const struct virtio_ops vsock_ops = {
 	.name = "virtio-vsock",
 	.device_id = 19,
@@ -267,6 +281,7 @@ static const struct virtio_ops vsock_ops = {
 	.queue_notify = vsock_notify,
 	.activate = vsock_activate,
 	.reset = vsock_reset,
+	.io_stats = vsock_io_stats,
 };
 
 void virtio_vsock_transport_reset(struct virtio_dev *d)

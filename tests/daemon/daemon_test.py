@@ -5,6 +5,7 @@
 # Each case starts its own daemon in a temporary directory with a freshly signed policy.
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -211,6 +212,12 @@ def case_lifecycle(e):
     check([d["name"] for d in lst] == ["web1"] and lst[0]["state"] == "running", f"list {lst}")
     st = e.js("stats", "web1")
     check(st["vcpus"] == 1 and st["memory"] == 64 << 20, f"stats {st}")
+    io = ("blk_reads", "blk_writes", "blk_read_bytes", "blk_write_bytes", "net_rx_frames",
+          "net_tx_frames", "net_rx_bytes", "net_tx_bytes", "vsock_rx_bytes", "vsock_tx_bytes")
+    check(sorted(st["io"]) == sorted(io) and not any(st["io"].values()),
+          f"I/O totals of a guest without devices: {st['io']}")
+    r = e.cli("stats", "web1")
+    check(re.search(r"^disk read +0 +0$", r.stdout, re.M), "stats table has I/O rows: " + r.stdout)
     wait_for(lambda: e.js("stats", "web1")["exits"] > 0, "the guest's first exits")
     e.cli("pause", "web1")
     check(e.state("web1") == "paused", "paused")

@@ -153,7 +153,9 @@ sys.stdout.write(d.decode(errors="replace"))' "$sock" >"$tmp/client"
 control)
 	need_kvm
 	sock=$tmp/ctl.sock
-	"$vmm" --kernel "$dir/tiny-hang.bin" --memory 64M --cpus 2 --control "$sock" >"$out" 2>"$err" </dev/null &
+	truncate -s 8M "$tmp/ctl.img"
+	"$vmm" --kernel "$dir/tiny-hang.bin" --memory 64M --cpus 2 --control "$sock" \
+		--disk "path=$tmp/ctl.img" --rng >"$out" 2>"$err" </dev/null &
 	pid=$!
 	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 	python3 "$(dirname "$0")/ctlclient.py" "$sock" || { kill $pid; fail "control protocol"; }

@@ -10,6 +10,10 @@ MAGIC, VERSION = 0x42574B43, 1
 PING, PAUSE, RESUME, POWER_BUTTON, STOP, STATS = 1, 2, 3, 4, 5, 6
 REPLY, EVENT = 100, 101
 HDR = struct.Struct("<IHHII")
+# struct ctl_stats: exits, pio_exits, mmio_exits, cpu_ns, rss_bytes, then the I/O totals
+# blk_reads, blk_writes, blk_read_bytes, blk_write_bytes, net_rx_frames, net_tx_frames,
+# net_rx_bytes, net_tx_bytes, vsock_rx_bytes, vsock_tx_bytes.
+STATS_FMT = struct.Struct("<15Q")
 
 
 class Ctl:
@@ -39,10 +43,14 @@ class Ctl:
         assert st == 0, st
         return struct.unpack("<IIQQ", data)
 
-    def cpu_ns(self):
+    def stats(self):
         st, data = self.call(STATS)
         assert st == 0, st
-        return struct.unpack("<QQQQQ", data)[3]
+        assert len(data) == STATS_FMT.size, f"ctl_stats is {len(data)} bytes, expected {STATS_FMT.size}"
+        return STATS_FMT.unpack(data)
+
+    def cpu_ns(self):
+        return self.stats()[3]
 
 
 def check(cond, what):
@@ -56,6 +64,10 @@ def main():
     c = Ctl(path)
     state, ncpus, mem, _ = c.state()
     check(state == 1 and ncpus == 2 and mem == 64 << 20, f"status {state} {ncpus} {mem}")
+    s = c.stats()
+    check(s[0] > 0 and s[4] > 0, f"exits and RSS {s[:5]}")
+    # The tiny guest never touches its disk (the VMM has one): the I/O totals are all 0.
+    check(s[5:] == (0,) * 10, f"I/O totals of a guest that did no I/O: {s[5:]}")
 
     t0 = c.cpu_ns(); time.sleep(0.5); running = c.cpu_ns() - t0
     check(c.call(PAUSE)[0] == 0, "pause")

@@ -178,6 +178,7 @@ static void tx_frame(struct fake *f, const struct virtio_net_hdr *h, uint32_t le
 static void test_tx(void **state)
 {
 	struct fake *f = fake_new(0, NULL);
+	struct virtio_io_stats io = { 0 };
 	struct virtio_net_hdr h = { 0 }, got_h;
 	uint8_t buf[2048];
 	ssize_t n;
@@ -193,6 +194,9 @@ static void test_tx(void **state)
 	assert_memory_equal(&got_h, &h, sizeof(h));
 	assert_int_equal(buf[VIRTIO_NET_HDR_LEN + 99], 99);
 	assert_int_equal(f->n->tx_frames, 1);
+	net_io_stats(&f->d, &io);
+	assert_int_equal(io.net_tx_frames, 1);
+	assert_int_equal(io.net_tx_bytes, 100); /* the frame, not its virtio-net header */
 
 	/* NEEDS_CSUM without CSUM negotiated: completed, never reaches the tap. */
 	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
@@ -207,6 +211,11 @@ static void test_tx(void **state)
 	assert_int_equal(used(f, NET_TXQ), -1);
 	assert_int_equal(recv(f->peer, buf, sizeof(buf), 0), -1);
 	assert_int_equal(f->n->tx_dropped, 3);
+	/* Dropped frames are not counted; io_stats adds to what *s holds. */
+	net_io_stats(&f->d, &io);
+	assert_int_equal(io.net_tx_frames, 2);
+	assert_int_equal(io.net_tx_bytes, 200);
+	assert_int_equal(io.net_rx_frames + io.net_rx_bytes, 0);
 	fake_free(f);
 }
 
@@ -258,6 +267,7 @@ static void send_frame(struct fake *f, uint8_t flags, uint32_t len)
 static void test_rx(void **state)
 {
 	struct fake *f = fake_new(0, NULL);
+	struct virtio_io_stats io = { 0 };
 	struct virtio_net_hdr h;
 	uint64_t a;
 	uint8_t *p;
@@ -296,6 +306,11 @@ static void test_rx(void **state)
 	assert_int_equal(used(f, NET_RXQ), 0);
 	assert_int_equal(used(f, NET_RXQ), 0);
 	assert_int_equal(f->n->rx_dropped, 3);
+	/* Two frames delivered, 60 + 30 bytes; the dropped one and empty chains add nothing. */
+	net_io_stats(&f->d, &io);
+	assert_int_equal(io.net_rx_frames, 2);
+	assert_int_equal(io.net_rx_bytes, 90);
+	assert_int_equal(io.net_tx_frames, 0);
 	fake_free(f);
 }
 
