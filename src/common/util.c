@@ -179,6 +179,17 @@ int util_fail(int ret, char *err, size_t errlen, const char *fmt, ...)
 	return ret;
 }
 
+int util_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 uint64_t util_now_ns(void)
 {
 	struct timespec ts;

@@ -55,6 +55,9 @@ int util_open_regular(const char *path, uint64_t *size) MUST_CHECK;
  */
 int util_fail(int ret, char *err, size_t errlen, const char *fmt, ...) PRINTF_LIKE(4, 5);
 
+/* The value of one hexadecimal digit (either case), or -1. */
+int util_hexval(char c);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t util_now_ns(void);
 

@@ -63,17 +63,6 @@ static int str_member(const json_t *obj, const char *key, bool required, char *d
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int parse_memory(const json_t *v, uint64_t *out)
 {
 	if (json_is_integer(v)) {
@@ -168,7 +157,7 @@ static int parse(json_t *obj, struct bwd_dom_cfg *out, char *err, size_t len)
 			return -EINVAL;
 		}
 		for (int i = 0; i < 64; i++) {
-			int hi = hexval(sig[2 * i]), lo = hexval(sig[2 * i + 1]);
+			int hi = util_hexval(sig[2 * i]), lo = util_hexval(sig[2 * i + 1]);
 
 			if (hi < 0 || lo < 0) {
 				snprintf(err, len, "domain config: kernel_sig must be hex");

@@ -23,23 +23,12 @@ void virtio_net_opts_free(struct virtio_net_opts *o)
 	o->fd = -1;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int virtio_net_parse_mac(const char *s, uint8_t mac[6])
 {
 	uint8_t m[6];
 
 	for (int i = 0; i < 6; i++, s += 3) {
-		int hi = hexval(s[0]), lo = hi < 0 ? -1 : hexval(s[1]);
+		int hi = util_hexval(s[0]), lo = hi < 0 ? -1 : util_hexval(s[1]);
 
 		if (lo < 0 || s[2] != (i == 5 ? '\0' : ':'))
 			return -EINVAL;
