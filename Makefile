@@ -34,6 +34,7 @@ check: build
 
 bench: build testhost
 	bench/boot.sh $(BUILD)
+	bench/devices.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD)

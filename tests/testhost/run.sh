@@ -15,6 +15,8 @@
 #   BULWARK_TSRUN the timestamping runner (tests/testhost/tsrun.c)
 #   BULWARK_TESTHOST  "nested" or "direct"
 # BULWARK_TESTHOST=nested|direct in the caller's environment forces the choice.
+# BULWARK_TESTHOST_LAYERS="A.cpio B.cpio": more test host layers, appended before the
+# per-run one (nested only; bench/devices.sh uses it for its load generator).
 # Exit status: COMMAND's; 77 if the test host cannot be built (offline); 124 timeout;
 # 125 the test host failed to report a status.
 set -uo pipefail
@@ -100,6 +102,7 @@ echo >> "$run/cmd"
 python3 "$here/mkcpio.py" "$run/manifest" > "$run/run.cpio" || exit 1
 layers="$TH/host-base.cpio"
 [ $with_qemu = 1 ] && layers="$layers $TH/host-qemu.cpio"
+layers="$layers ${BULWARK_TESTHOST_LAYERS:-}"
 # shellcheck disable=SC2086
 cat $layers "$run/run.cpio" > "$run/initrd"
 
