@@ -597,6 +597,9 @@ void virtio_pci_destroy(struct virtio_dev *d)
 
 	if (!d->ops)
 		return;
+	/* Doorbells first: KVM holds the eventfds of registered ioeventfds until deassigned. */
+	if (d->bar_gpa)
+		bar_mapped(&d->pci, 0, 0);
 	for (i = 0; i < d->ops->num_queues; i++) {
 		if (d->vq[i].notify_fd >= 0) {
 			evloop_del(d->loop, &d->vq[i].notify_h);
