@@ -4,10 +4,10 @@
 # eth0 up, guest and host ping each other, and a TCP transfer each way (busybox nc) arrives
 # with the sender's md5. The host side is a tap addressed in the test host. Modes: on/off
 # (offload=), rate (offloads on, rx-bw and tx-bw at $NET_RATE_KIB KiB/s: the guest measures
-# the frame bytes per second on eth0 while each transfer of 6 s worth runs, between 10% and
+# the frame bytes per second on eth0 while each transfer of 12 s worth runs, between 10% and
 # 90% of it, and that must be within 5% of the limit). The rate is low because the nested
 # guest itself, on a loaded machine, cannot send much faster than 128 KiB/s in small frames:
-# a limit near that measures the guest, not the limiter. 500 ms buckets ride out the
+# a limit near that measures the guest, not the limiter. 1 s buckets ride out the
 # scheduling stalls of a loaded machine (with the default 100 ms, a stall throws tokens
 # away and a run can measure a few % under the limit).
 # Usage: t-net.sh [on|off|rate]...
@@ -49,8 +49,8 @@ for mode; do
 	echo "== mode $mode"
 	kib=${NET_KIB:-2048} offload=$mode limits=
 	if [ "$mode" = rate ]; then
-		kib=$((rate_kib * 6)) offload=on
-		limits=",rx-bw=${rate_kib}K,tx-bw=${rate_kib}K,rx-refill=500,tx-refill=500"
+		kib=$((rate_kib * 12)) offload=on
+		limits=",rx-bw=${rate_kib}K,tx-bw=${rate_kib}K,rx-refill=1000,tx-refill=1000"
 	fi
 	dd if=/dev/urandom of=/tmp/h2g bs=1024 count="$kib" 2>/dev/null
 	h2g_md5=$(md5sum < /tmp/h2g | cut -c1-32)
