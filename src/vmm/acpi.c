@@ -209,6 +209,21 @@ static void acpi_fadt(uint8_t *t, uint64_t dsdt_gpa)
 }
 
 /* The DSDT's AML, into aml[DSDT_AML_MAX]. Returns its length or -errno. */
+
+/* Ends resource template r (built in res) and emits it as the current scope's _CRS. */
+static int put_crs(struct aml *a, struct aml *r, const uint8_t *res)
+{
+	int err;
+
+	aml_res_end(r);
+	err = aml_finish(r);
+	if (err)
+		return err;
+	aml_name(a, "_CRS");
+	aml_buffer(a, res, r->len);
+	return 0;
+}
+
 static int acpi_dsdt_aml(const struct acpi_params *p, uint8_t *aml)
 {
 	uint8_t res[128];
@@ -249,12 +264,9 @@ static int acpi_dsdt_aml(const struct acpi_params *p, uint8_t *aml)
 	aml_res_io_window(&r, PORT_PCI_CONFIG_ADDR + 8, 0xffff);
 	aml_res_mem32_window(&r, (uint32_t)p->pci_mmio_base,
 			     (uint32_t)(p->pci_mmio_base + p->pci_mmio_size - 1));
-	aml_res_end(&r);
-	err = aml_finish(&r);
+	err = put_crs(&a, &r, res);
 	if (err)
 		return err;
-	aml_name(&a, "_CRS");
-	aml_buffer(&a, res, r.len);
 	aml_end(&a);
 
 	/* 16550 UART on COM1; the VMM's 8250 model raises ISA IRQ 4. */
@@ -266,12 +278,9 @@ static int acpi_dsdt_aml(const struct acpi_params *p, uint8_t *aml)
 	aml_init(&r, res, sizeof(res));
 	aml_res_io(&r, PORT_COM1, 8);
 	aml_res_irq(&r, 1u << PORT_COM1_IRQ);
-	aml_res_end(&r);
-	err = aml_finish(&r);
+	err = put_crs(&a, &r, res);
 	if (err)
 		return err;
-	aml_name(&a, "_CRS");
-	aml_buffer(&a, res, r.len);
 	aml_end(&a);
 
 	/*
@@ -298,12 +307,9 @@ static int acpi_dsdt_aml(const struct acpi_params *p, uint8_t *aml)
 	aml_integer(&a, 0);
 	aml_init(&r, res, sizeof(res));
 	aml_res_interrupt(&r, GSI_GED, AML_IRQ_EDGE);
-	aml_res_end(&r);
-	err = aml_finish(&r);
+	err = put_crs(&a, &r, res);
 	if (err)
 		return err;
-	aml_name(&a, "_CRS");
-	aml_buffer(&a, res, r.len);
 	aml_method(&a, "_EVT", 1);
 	aml_if(&a);
 	aml_lequal(&a);
