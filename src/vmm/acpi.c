@@ -208,8 +208,6 @@ static void acpi_fadt(uint8_t *t, uint64_t dsdt_gpa)
 	acpi_seal(t, FADT_LEN);
 }
 
-/* The DSDT's AML, into aml[DSDT_AML_MAX]. Returns its length or -errno. */
-
 /* Ends resource template r (built in res) and emits it as the current scope's _CRS. */
 static int put_crs(struct aml *a, struct aml *r, const uint8_t *res)
 {
@@ -224,6 +222,7 @@ static int put_crs(struct aml *a, struct aml *r, const uint8_t *res)
 	return 0;
 }
 
+/* The DSDT's AML, into aml[DSDT_AML_MAX]. Returns its length or -errno. */
 static int acpi_dsdt_aml(const struct acpi_params *p, uint8_t *aml)
 {
 	uint8_t res[128];
