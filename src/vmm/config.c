@@ -52,16 +52,6 @@ const char config_usage[] =
 	"config error; 3 host error (/dev/kvm); 4 kernel/initrd/memory error; 5 guest\n"
 	"rebooted (--on-reboot exit); 6 stopped on request (SIGINT/SIGTERM, control socket).\n";
 
-PRINTF_LIKE(3, 4) static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 void config_init(struct vmm_config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -102,12 +92,12 @@ static int set_str(char **dst, const char *v, size_t max, const char *what, char
 	char *s;
 
 	if (v[0] == '\0' && strcmp(what, "cmdline") != 0)
-		return fail(err, errlen, "%s: must not be empty", what);
+		return util_fail(-EINVAL, err, errlen, "%s: must not be empty", what);
 	if (strlen(v) > max)
-		return fail(err, errlen, "%s: longer than %zu bytes", what, max);
+		return util_fail(-EINVAL, err, errlen, "%s: longer than %zu bytes", what, max);
 	s = strdup(v);
 	if (!s)
-		return fail(err, errlen, "%s: out of memory", what);
+		return util_fail(-EINVAL, err, errlen, "%s: out of memory", what);
 	free(*dst);
 	*dst = s;
 	return 0;
@@ -119,7 +109,7 @@ static int set_cpus(struct vmm_config *c, const char *v, char *err, size_t errle
 	uint64_t n;
 
 	if (util_parse_uint(v, 1, CONFIG_MAX_CPUS, &n) < 0)
-		return fail(err, errlen, "cpus: '%s' is not a number from 1 to %u",
+		return util_fail(-EINVAL, err, errlen, "cpus: '%s' is not a number from 1 to %u",
 			    shown(v, b, sizeof(b)), CONFIG_MAX_CPUS);
 	c->cpus = (unsigned int)n;
 	return 0;
@@ -131,12 +121,12 @@ static int set_memory(struct vmm_config *c, const char *v, char *err, size_t err
 	uint64_t m;
 
 	if (util_parse_size(v, &m) < 0)
-		return fail(err, errlen, "memory: '%s' is not a size (e.g. 512M, 2G)",
+		return util_fail(-EINVAL, err, errlen, "memory: '%s' is not a size (e.g. 512M, 2G)",
 			    shown(v, b, sizeof(b)));
 	if (m < CONFIG_MIN_MEMORY || m > CONFIG_MAX_MEMORY)
-		return fail(err, errlen, "memory: %s is outside 16M..1T", shown(v, b, sizeof(b)));
+		return util_fail(-EINVAL, err, errlen, "memory: %s is outside 16M..1T", shown(v, b, sizeof(b)));
 	if (m % (2ULL << 20))
-		return fail(err, errlen, "memory: %s is not a multiple of 2 MiB",
+		return util_fail(-EINVAL, err, errlen, "memory: %s is not a multiple of 2 MiB",
 			    shown(v, b, sizeof(b)));
 	c->memory = m;
 	return 0;
@@ -149,7 +139,7 @@ static int set_on_reboot(struct vmm_config *c, const char *v, char *err, size_t 
 	else if (strcmp(v, "reset") == 0)
 		c->on_reboot = VMM_REBOOT_RESET;
 	else
-		return fail(err, errlen, "on-reboot: '%s' is not exit or reset",
+		return util_fail(-EINVAL, err, errlen, "on-reboot: '%s' is not exit or reset",
 			    shown(v, (char[64]){ 0 }, 64));
 	return 0;
 }
@@ -157,7 +147,7 @@ static int set_on_reboot(struct vmm_config *c, const char *v, char *err, size_t 
 static int add_disk(struct vmm_config *c, const char *v, char *err, size_t errlen)
 {
 	if (c->ndisks >= DISK_MAX)
-		return fail(err, errlen, "disk: at most %u disks", DISK_MAX);
+		return util_fail(-EINVAL, err, errlen, "disk: at most %u disks", DISK_MAX);
 	if (disk_parse_spec(&c->disks[c->ndisks], v, err, errlen) < 0)
 		return -EINVAL;
 	c->ndisks++;
@@ -167,7 +157,7 @@ static int add_disk(struct vmm_config *c, const char *v, char *err, size_t errle
 static int add_net(struct vmm_config *c, const char *v, char *err, size_t errlen)
 {
 	if (c->nnets >= VIRTIO_NET_MAX)
-		return fail(err, errlen, "net: at most %u network devices", VIRTIO_NET_MAX);
+		return util_fail(-EINVAL, err, errlen, "net: at most %u network devices", VIRTIO_NET_MAX);
 	if (virtio_net_parse_spec(&c->nets[c->nnets], v, err, errlen) < 0)
 		return -EINVAL;
 	c->nnets++;
@@ -189,7 +179,7 @@ static int set_rng(struct vmm_config *c, const char *v, char *err, size_t errlen
 		return 0;
 	}
 	if (strlen(v) >= sizeof(buf))
-		return fail(err, errlen, "rng: option too long");
+		return util_fail(-EINVAL, err, errlen, "rng: option too long");
 	snprintf(buf, sizeof(buf), "%s", v);
 	for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
 		char *val = strchr(kv, '=');
@@ -197,7 +187,7 @@ static int set_rng(struct vmm_config *c, const char *v, char *err, size_t errlen
 		if (val)
 			*val++ = '\0';
 		if (!val || ratelimit_parse_opt(&rl, kv, val) != 1)
-			return fail(err, errlen, "rng: '%s' is not on, off or bw=SIZE,...",
+			return util_fail(-EINVAL, err, errlen, "rng: '%s' is not on, off or bw=SIZE,...",
 				    shown(v, (char[64]){ 0 }, 64));
 	}
 	c->rng = true;
@@ -243,7 +233,7 @@ static int set_key(struct vmm_config *c, enum key k, const char *v, char *err, s
 	case K_NKEYS:
 		break;
 	}
-	return fail(err, errlen, "internal: bad key");
+	return util_fail(-EINVAL, err, errlen, "internal: bad key");
 }
 
 int config_parse_json(struct vmm_config *c, const char *json, size_t len, char *err, size_t errlen)
@@ -259,11 +249,11 @@ int config_parse_json(struct vmm_config *c, const char *json, size_t len, char *
 		char b[sizeof(jerr.text)];
 
 		/* jansson quotes the offending input, which may hold a newline. */
-		return fail(err, errlen, "config: line %d column %d: %s", jerr.line, jerr.column,
+		return util_fail(-EINVAL, err, errlen, "config: line %d column %d: %s", jerr.line, jerr.column,
 			    shown(jerr.text, b, sizeof(b)));
 	}
 	if (!json_is_object(root)) {
-		ret = fail(err, errlen, "config: top level must be a JSON object");
+		ret = util_fail(-EINVAL, err, errlen, "config: top level must be a JSON object");
 		goto out;
 	}
 	json_object_foreach(root, name, val) {
@@ -276,7 +266,7 @@ int config_parse_json(struct vmm_config *c, const char *json, size_t len, char *
 		if (k == K_NKEYS) {
 			char b[64];
 
-			ret = fail(err, errlen, "config: unknown key '%s'", shown(name, b, sizeof(b)));
+			ret = util_fail(-EINVAL, err, errlen, "config: unknown key '%s'", shown(name, b, sizeof(b)));
 			goto out;
 		}
 		if ((k == K_DISK || k == K_NET) && json_is_array(val)) {
@@ -287,7 +277,7 @@ int config_parse_json(struct vmm_config *c, const char *json, size_t len, char *
 			json_array_foreach(val, i, el) {
 				if (!json_is_string(el) ||
 				    strlen(json_string_value(el)) != json_string_length(el)) {
-					ret = fail(err, errlen, "config: '%s' must be an array of strings",
+					ret = util_fail(-EINVAL, err, errlen, "config: '%s' must be an array of strings",
 						   name);
 					goto out;
 				}
@@ -302,7 +292,7 @@ int config_parse_json(struct vmm_config *c, const char *json, size_t len, char *
 		} else if (json_is_string(val)) {
 			s = json_string_value(val);
 			if (strlen(s) != json_string_length(val)) {
-				ret = fail(err, errlen, "config: '%s' contains a NUL byte", name);
+				ret = util_fail(-EINVAL, err, errlen, "config: '%s' contains a NUL byte", name);
 				goto out;
 			}
 		} else if (json_is_integer(val) && (k == K_CPUS || k == K_MEMORY) &&
@@ -310,7 +300,7 @@ int config_parse_json(struct vmm_config *c, const char *json, size_t len, char *
 			snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(val));
 			s = num;
 		} else {
-			ret = fail(err, errlen, "config: '%s' has the wrong type", name);
+			ret = util_fail(-EINVAL, err, errlen, "config: '%s' has the wrong type", name);
 			goto out;
 		}
 		ret = set_key(c, k, s, err, errlen);
@@ -355,11 +345,11 @@ int config_parse_args(struct vmm_config *c, int argc, char **argv, char *err, si
 		if (opt == OPT_CONFIG)
 			config_file = optarg;
 		else if (opt == '?' || opt == ':')
-			return fail(err, errlen, "unknown or incomplete option '%s' (see --help)",
+			return util_fail(-EINVAL, err, errlen, "unknown or incomplete option '%s' (see --help)",
 				    shown(argv[optind - 1], (char[64]){ 0 }, 64));
 	}
 	if (optind < argc)
-		return fail(err, errlen, "unexpected argument '%s' (see --help)",
+		return util_fail(-EINVAL, err, errlen, "unexpected argument '%s' (see --help)",
 			    shown(argv[optind], (char[64]){ 0 }, 64));
 	if (config_file) {
 		uint8_t *buf;
@@ -367,7 +357,7 @@ int config_parse_args(struct vmm_config *c, int argc, char **argv, char *err, si
 
 		ret = util_read_file(config_file, CONFIG_MAX_FILE, &buf, &len);
 		if (ret < 0)
-			return fail(err, errlen, "config: cannot read %s: %s", config_file,
+			return util_fail(-EINVAL, err, errlen, "config: cannot read %s: %s", config_file,
 				    ret == -EFBIG ? "larger than 64 KiB" : strerror(-ret));
 		ret = config_parse_json(c, (const char *)buf, len, err, errlen);
 		free(buf);
@@ -393,7 +383,7 @@ int config_parse_args(struct vmm_config *c, int argc, char **argv, char *err, si
 			break;
 		default:
 			if (opt < 0 || opt >= K_NKEYS)
-				return fail(err, errlen, "unknown option (see --help)");
+				return util_fail(-EINVAL, err, errlen, "unknown option (see --help)");
 			ret = set_key(c, (enum key)opt, optarg, err, errlen);
 			if (ret < 0)
 				return ret;
@@ -408,6 +398,6 @@ int config_validate(const struct vmm_config *c, char *err, size_t errlen)
 	if (c->help || c->version || c->dump_acpi)
 		return 0;
 	if (!c->kernel)
-		return fail(err, errlen, "no kernel given (--kernel PATH; see --help)");
+		return util_fail(-EINVAL, err, errlen, "no kernel given (--kernel PATH; see --help)");
 	return 0;
 }
